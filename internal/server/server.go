@@ -1,0 +1,184 @@
+// Package server wires Footlight's components from one Config, in dependency order, and runs
+// them: the store, the token keys, the stage domain and the HTTP front door.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/footlight/footlight/internal/api"
+	"github.com/footlight/footlight/internal/sigv4"
+	"github.com/footlight/footlight/internal/stage"
+	"github.com/footlight/footlight/internal/store"
+	"github.com/footlight/footlight/internal/token"
+)
+
+// Config is everything `footlight serve` takes. Zero values get the documented defaults.
+type Config struct {
+	Listen             string        // HTTP listen address; default ":8080"
+	DataDir            string        // default "footlight-data"
+	Region             string        // default "us-east-1"
+	AccountID          string        // default "123456789012"
+	PublicURL          string        // default http://<listen address>, localhost for a wildcard host
+	RTCUDPPort         int           // one UDP port for all media (media plane)
+	RTCPublicIP        string        // advertised in ICE candidates (media plane)
+	RTMPListen         string        // default ":1935"; "off" disables
+	RTMPSListen        string        // default ":4443"; "off" disables
+	TLSCert, TLSKey    string        // for RTMPS
+	SessionGracePeriod time.Duration // default 10s
+	AccessKeyID        string        // with SecretAccessKey; both empty: made once, kept in DataDir
+	SecretAccessKey    string
+	Logger             *slog.Logger
+}
+
+// Server is a running Footlight node.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	ln    net.Listener
+	http  *http.Server
+	store *store.SQLite
+	creds Credentials
+}
+
+// New opens the data dir and binds the listener, so Addr and PublicURL are known before Run.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg = withDefaults(cfg)
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("make data dir: %w", err)
+	}
+	creds, err := credentialsOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	key, err := token.LoadOrCreateKey(filepath.Join(cfg.DataDir, "token-signing-key.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("token signing key: %w", err)
+	}
+	st, err := store.OpenSQLite(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = publicURL(ln.Addr().(*net.TCPAddr))
+	}
+	stages := stage.New(stage.Config{
+		Store:     st,
+		Region:    cfg.Region,
+		Account:   cfg.AccountID,
+		Endpoints: stage.EndpointConfig{PublicURL: cfg.PublicURL, RTMPListen: cfg.RTMPListen, RTMPSListen: cfg.RTMPSListen},
+	})
+	a, err := api.New(api.Config{
+		Region:   cfg.Region,
+		Account:  cfg.AccountID,
+		Stages:   stages,
+		Store:    st,
+		Minter:   token.NewIssuer(key),
+		Verifier: sigv4.New(sigv4.Config{Region: cfg.Region, Service: "ivs", Credentials: creds}),
+		Logger:   log,
+	})
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte("ok\n"))
+	})
+	mux.Handle("/", a)
+	s := &Server{cfg: cfg, log: log, ln: ln, store: st, creds: creds}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return s, nil
+}
+
+func withDefaults(cfg Config) Config {
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	def(&cfg.Listen, ":8080")
+	def(&cfg.DataDir, "footlight-data")
+	def(&cfg.Region, "us-east-1")
+	def(&cfg.AccountID, "123456789012")
+	def(&cfg.RTMPListen, ":1935")
+	def(&cfg.RTMPSListen, ":4443")
+	if cfg.SessionGracePeriod == 0 {
+		cfg.SessionGracePeriod = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return cfg
+}
+
+func credentialsOf(cfg Config) (Credentials, error) {
+	switch {
+	case cfg.AccessKeyID != "" && cfg.SecretAccessKey != "":
+		return Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey}, nil
+	case cfg.AccessKeyID != "" || cfg.SecretAccessKey != "":
+		return Credentials{}, errors.New("set both FOOTLIGHT_ACCESS_KEY_ID and FOOTLIGHT_SECRET_ACCESS_KEY, or neither")
+	}
+	return loadOrCreateCredentials(cfg.DataDir)
+}
+
+// publicURL is the base advertised when --public-url is not set: the bound address, with
+// localhost for a wildcard host (reachable, and a secure context for browsers).
+func publicURL(addr *net.TCPAddr) string {
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+}
+
+// Addr is the bound HTTP address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// PublicURL is the base of the advertised endpoints.
+func (s *Server) PublicURL() string { return s.cfg.PublicURL }
+
+// Region is the region the server signs ARNs and verifies signatures with.
+func (s *Server) Region() string { return s.cfg.Region }
+
+// Credentials are the API key pair the server accepts.
+func (s *Server) Credentials() Credentials { return s.creds }
+
+// Run serves until ctx ends, then shuts down gracefully: in-flight requests finish (up to
+// 10 s) and the store is closed last, after its last writer.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }() // stopped by Shutdown below
+	s.log.Info("serving", "addr", s.Addr(), "public_url", s.cfg.PublicURL, "data_dir", s.cfg.DataDir, "credentials", s.creds)
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = s.http.Shutdown(sctx)
+		cancel()
+		<-errc
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return errors.Join(err, s.store.Close())
+}

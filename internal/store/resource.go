@@ -1,0 +1,232 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Page asks for one page of a listing: up to Max items after the position Token names.
+type Page struct {
+	Token string // opaque; "" for the first page
+	Max   int
+}
+
+// Repo is the repository of one resource type, kept as JSON bodies in the resources table in
+// creation order (which is the stable order of listings).
+type Repo[T any] struct {
+	s   *SQLite
+	typ string
+}
+
+// Stages, StorageConfigurations, EncoderConfigurations and PublicKeys are the repositories.
+func (s *SQLite) Stages() Repo[Stage] { return Repo[Stage]{s, "stage"} }
+
+func (s *SQLite) StorageConfigurations() Repo[StorageConfiguration] {
+	return Repo[StorageConfiguration]{s, "storage-configuration"}
+}
+
+func (s *SQLite) EncoderConfigurations() Repo[EncoderConfiguration] {
+	return Repo[EncoderConfiguration]{s, "encoder-configuration"}
+}
+
+func (s *SQLite) PublicKeys() Repo[PublicKey] { return Repo[PublicKey]{s, "public-key"} }
+
+// Guard runs inside a write transaction before it commits; its error aborts the write.
+type Guard func(ctx context.Context, tx *sql.Tx) error
+
+// Create stores v under arn, after guards pass, in one durable transaction.
+func (r Repo[T]) Create(ctx context.Context, arn string, v *T, guards ...Guard) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("create %s %s: %w", r.typ, arn, err)
+	}
+	return r.s.write(ctx, func(tx *sql.Tx) error {
+		for _, g := range guards {
+			if err := g(ctx, tx); err != nil {
+				return fmt.Errorf("create %s %s: %w", r.typ, arn, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO resources(arn, type, body) VALUES (?, ?, ?)`, arn, r.typ, body)
+		if err != nil {
+			return fmt.Errorf("create %s %s: %w", r.typ, arn, err)
+		}
+		return nil
+	})
+}
+
+// Get returns the resource with that ARN, or ErrNotFound.
+func (r Repo[T]) Get(ctx context.Context, arn string) (*T, error) {
+	var body string
+	err := r.s.r.QueryRowContext(ctx, `SELECT body FROM resources WHERE arn = ? AND type = ?`, arn, r.typ).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &NotFoundError{Type: r.typ, ID: arn}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s %s: %w", r.typ, arn, err)
+	}
+	return decode[T](body)
+}
+
+// Update applies fn to the stored resource and saves the result, atomically.
+func (r Repo[T]) Update(ctx context.Context, arn string, fn func(*T) error) (*T, error) {
+	var out *T
+	err := r.s.write(ctx, func(tx *sql.Tx) error {
+		var body string
+		err := tx.QueryRowContext(ctx, `SELECT body FROM resources WHERE arn = ? AND type = ?`, arn, r.typ).Scan(&body)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &NotFoundError{Type: r.typ, ID: arn}
+		}
+		if err != nil {
+			return err
+		}
+		if out, err = decode[T](body); err != nil {
+			return err
+		}
+		if err := fn(out); err != nil {
+			return err
+		}
+		b, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE resources SET body = ? WHERE arn = ?`, b, arn)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update %s %s: %w", r.typ, arn, err)
+	}
+	return out, nil
+}
+
+// Delete removes the resource after guards pass; ErrNotFound when there is none.
+func (r Repo[T]) Delete(ctx context.Context, arn string, guards ...Guard) error {
+	err := r.s.write(ctx, func(tx *sql.Tx) error {
+		var seq int64
+		err := tx.QueryRowContext(ctx, `SELECT seq FROM resources WHERE arn = ? AND type = ?`, arn, r.typ).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &NotFoundError{Type: r.typ, ID: arn}
+		}
+		if err != nil {
+			return err
+		}
+		for _, g := range guards {
+			if err := g(ctx, tx); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM resources WHERE seq = ?`, seq)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", r.typ, arn, err)
+	}
+	return nil
+}
+
+// List returns one page in creation order and the token of the next page ("" at the end).
+func (r Repo[T]) List(ctx context.Context, p Page) ([]T, string, error) {
+	after, err := r.decodeToken(p.Token)
+	if err != nil {
+		return nil, "", fmt.Errorf("list %s: %w", r.typ, err)
+	}
+	rows, err := r.s.r.QueryContext(ctx,
+		`SELECT seq, body FROM resources WHERE type = ? AND seq > ? ORDER BY seq LIMIT ?`, r.typ, after, p.Max+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list %s: %w", r.typ, err)
+	}
+	defer rows.Close()
+	out := make([]T, 0, p.Max)
+	var last int64
+	next := ""
+	for rows.Next() {
+		var seq int64
+		var body string
+		if err := rows.Scan(&seq, &body); err != nil {
+			return nil, "", fmt.Errorf("list %s: %w", r.typ, err)
+		}
+		if len(out) == p.Max {
+			next = r.encodeToken(last)
+			break
+		}
+		v, err := decode[T](body)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, *v)
+		last = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list %s: %w", r.typ, err)
+	}
+	return out, next, nil
+}
+
+// Page tokens name the resource type so a token of one listing is refused by another.
+func (r Repo[T]) encodeToken(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(r.typ + ":" + strconv.FormatInt(seq, 10)))
+}
+
+func (r Repo[T]) decodeToken(tok string) (int64, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return 0, ErrInvalidPageToken
+	}
+	typ, num, ok := strings.Cut(string(raw), ":")
+	seq, err := strconv.ParseInt(num, 10, 64)
+	if !ok || typ != r.typ || err != nil || seq < 0 {
+		return 0, ErrInvalidPageToken
+	}
+	return seq, nil
+}
+
+func decode[T any](body string) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		return nil, fmt.Errorf("decode stored resource: %w", err)
+	}
+	return v, nil
+}
+
+// NotReferencedBy is a guard failing with ErrConflict when any resource of type typ holds arn
+// anywhere in its body (a stage recording to a storage configuration, a composition's
+// destinations naming an encoder configuration).
+func NotReferencedBy(typ, arn string) Guard {
+	return func(ctx context.Context, tx *sql.Tx) error {
+		var user string
+		err := tx.QueryRowContext(ctx,
+			`SELECT arn FROM resources WHERE type = ? AND instr(body, ?) > 0 LIMIT 1`, typ, `"`+arn+`"`).Scan(&user)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return &ConflictError{Reason: arn + " is used by " + user}
+	}
+}
+
+// Unique is a guard failing with ErrConflict when a resource of type typ already has value
+// at the JSON path (e.g. a public key with the same fingerprint).
+func Unique(typ, jsonPath, value string) Guard {
+	return func(ctx context.Context, tx *sql.Tx) error {
+		var other string
+		err := tx.QueryRowContext(ctx,
+			`SELECT arn FROM resources WHERE type = ? AND json_extract(body, ?) = ? LIMIT 1`, typ, jsonPath, value).Scan(&other)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return &ConflictError{Reason: "the same resource already exists: " + other}
+	}
+}
