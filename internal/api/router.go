@@ -43,12 +43,15 @@ func (a *API) operations() map[string]operation {
 // uses the escaped path: the tag operations' ARN label is one percent-encoded segment (SPEC §2.1).
 func (a *API) route(r *http.Request) (operation, map[string]any, bool) {
 	path := r.URL.EscapedPath()
-	if label, ok := strings.CutPrefix(path, "/tags/"); ok && label != "" && !strings.Contains(label, "/") {
+	if label, ok := strings.CutPrefix(path, "/tags/"); ok && !strings.Contains(label, "/") {
 		resourceArn, err := url.PathUnescape(label)
 		if err != nil {
 			return operation{}, nil, false
 		}
-		members := map[string]any{"resourceArn": resourceArn}
+		members := map[string]any{}
+		if resourceArn != "" { // an empty label is a missing member: a 400 naming it, not a 404
+			members["resourceArn"] = resourceArn
+		}
 		var name string
 		switch r.Method {
 		case http.MethodPost:

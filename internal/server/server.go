@@ -48,6 +48,8 @@ type Server struct {
 	http  *http.Server
 	store *store.SQLite
 	creds Credentials
+	// tokens verifies participant tokens: the server's own and those signed with imported keys.
+	tokens *token.Verifier
 }
 
 // New opens the data dir and binds the listener, so Addr and PublicURL are known before Run.
@@ -83,12 +85,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Account:   cfg.AccountID,
 		Endpoints: stage.EndpointConfig{PublicURL: cfg.PublicURL, RTMPListen: cfg.RTMPListen, RTMPSListen: cfg.RTMPSListen},
 	})
+	issuer := token.NewIssuer(key)
 	a, err := api.New(api.Config{
 		Region:   cfg.Region,
 		Account:  cfg.AccountID,
 		Stages:   stages,
 		Store:    st,
-		Minter:   token.NewIssuer(key),
+		Minter:   issuer,
 		Verifier: sigv4.New(sigv4.Config{Region: cfg.Region, Service: "ivs", Credentials: creds}),
 		Logger:   log,
 	})
@@ -103,7 +106,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/", a)
-	s := &Server{cfg: cfg, log: log, ln: ln, store: st, creds: creds}
+	s := &Server{cfg: cfg, log: log, ln: ln, store: st, creds: creds, tokens: token.NewVerifier(issuer, a.PublicKeyLookup())}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
@@ -149,6 +152,9 @@ func publicURL(addr *net.TCPAddr) string {
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 }
+
+// TokenVerifier checks participant tokens for the media and events endpoints.
+func (s *Server) TokenVerifier() *token.Verifier { return s.tokens }
 
 // Addr is the bound HTTP address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }

@@ -22,6 +22,7 @@ type Server struct {
 	SecretAccessKey string
 	Region          string
 	DataDir         string
+	Node            *server.Server // the in-process server; nil for StartBinary
 }
 
 // Start runs a server in this process with the given overrides (nil for defaults).
@@ -52,7 +53,7 @@ func Start(t testing.TB, override func(*server.Config)) *Server {
 			t.Errorf("server stopped with: %v", err)
 		}
 	})
-	s := &Server{URL: srv.PublicURL(), AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, Region: srv.Region(), DataDir: cfg.DataDir}
+	s := &Server{URL: srv.PublicURL(), AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, Region: srv.Region(), DataDir: cfg.DataDir, Node: srv}
 	WaitHealthy(t, s.URL)
 	return s
 }
