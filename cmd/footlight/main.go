@@ -100,6 +100,14 @@ var flags = []flagSpec{
 		c.SessionGracePeriod = d
 		return nil
 	}},
+	{"max-publishers", "FOOTLIGHT_MAX_PUBLISHERS", "12", "publishers allowed per stage (IVS allows 12)", func(c *server.Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("--max-publishers: %q is not a positive number", v)
+		}
+		c.MaxPublishers = n
+		return nil
+	}},
 	{"log-level", "FOOTLIGHT_LOG_LEVEL", "info", "debug, info, warn or error", func(c *server.Config, v string) error { return nil }},
 }
 

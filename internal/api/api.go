@@ -38,6 +38,7 @@ type Config struct {
 	Account  string
 	Stages   *stage.Service
 	Store    Store
+	Sessions Sessions
 	Minter   Minter
 	Verifier *sigv4.Verifier
 	Logger   *slog.Logger

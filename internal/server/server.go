@@ -35,6 +35,7 @@ type Config struct {
 	RTMPSListen        string        // default ":4443"; "off" disables
 	TLSCert, TLSKey    string        // for RTMPS
 	SessionGracePeriod time.Duration // default 10s
+	MaxPublishers      int           // publishers per stage; default 12 (IVS's limit)
 	AccessKeyID        string        // with SecretAccessKey; both empty: made once, kept in DataDir
 	SecretAccessKey    string
 	Logger             *slog.Logger
@@ -46,8 +47,9 @@ type Server struct {
 	log   *slog.Logger
 	ln    net.Listener
 	http  *http.Server
-	store *store.SQLite
-	creds Credentials
+	store  *store.SQLite
+	stages *stage.Service
+	creds  Credentials
 	// tokens verifies participant tokens: the server's own and those signed with imported keys.
 	tokens *token.Verifier
 }
@@ -80,10 +82,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.PublicURL = publicURL(ln.Addr().(*net.TCPAddr))
 	}
 	stages := stage.New(stage.Config{
-		Store:     st,
-		Region:    cfg.Region,
-		Account:   cfg.AccountID,
-		Endpoints: stage.EndpointConfig{PublicURL: cfg.PublicURL, RTMPListen: cfg.RTMPListen, RTMPSListen: cfg.RTMPSListen},
+		Store:              st,
+		Region:             cfg.Region,
+		Account:            cfg.AccountID,
+		Endpoints:          stage.EndpointConfig{PublicURL: cfg.PublicURL, RTMPListen: cfg.RTMPListen, RTMPSListen: cfg.RTMPSListen},
+		MaxPublishers:      cfg.MaxPublishers,
+		SessionGracePeriod: cfg.SessionGracePeriod,
+		Logger:             log,
 	})
 	issuer := token.NewIssuer(key)
 	a, err := api.New(api.Config{
@@ -91,6 +96,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Account:  cfg.AccountID,
 		Stages:   stages,
 		Store:    st,
+		Sessions: st,
 		Minter:   issuer,
 		Verifier: sigv4.New(sigv4.Config{Region: cfg.Region, Service: "ivs", Credentials: creds}),
 		Logger:   log,
@@ -106,7 +112,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/", a)
-	s := &Server{cfg: cfg, log: log, ln: ln, store: st, creds: creds, tokens: token.NewVerifier(issuer, a.PublicKeyLookup())}
+	s := &Server{cfg: cfg, log: log, ln: ln, store: st, stages: stages, creds: creds, tokens: token.NewVerifier(issuer, a.PublicKeyLookup())}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
@@ -171,6 +177,10 @@ func (s *Server) Credentials() Credentials { return s.creds }
 // Run serves until ctx ends, then shuts down gracefully: in-flight requests finish (up to
 // 10 s) and the store is closed last, after its last writer.
 func (s *Server) Run(ctx context.Context) error {
+	// The domain's journal outlives HTTP so the leaves of closing connections are persisted.
+	domainCtx, stopDomain := context.WithCancel(context.Background())
+	domainDone := make(chan error, 1)
+	go func() { domainDone <- s.stages.Run(domainCtx) }() // stopped by stopDomain below
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }() // stopped by Shutdown below
 	s.log.Info("serving", "addr", s.Addr(), "public_url", s.cfg.PublicURL, "data_dir", s.cfg.DataDir, "credentials", s.creds)
@@ -186,5 +196,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	return errors.Join(err, s.store.Close())
+	stopDomain()
+	return errors.Join(err, <-domainDone, s.store.Close())
 }
+
+// Stages is the stage domain (sessions, participants) of this node.
+func (s *Server) Stages() *stage.Service { return s.stages }

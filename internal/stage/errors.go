@@ -9,3 +9,16 @@ var (
 	// another region or account).
 	ErrInvalid = errors.New("invalid input")
 )
+
+var (
+	// ErrRevoked: DisconnectParticipant revoked this participant; its token is refused for good.
+	ErrRevoked = errors.New("participant was disconnected and may not rejoin")
+	// ErrPublisherLimit: the stage already has as many publishers as allowed (12 on IVS).
+	ErrPublisherLimit = errors.New("stage publisher limit reached")
+	// ErrInsufficientCapabilities: the token does not grant the action (publish or subscribe).
+	ErrInsufficientCapabilities = errors.New("token lacks the capability")
+	// ErrPublisherNotFound: the participant to subscribe to is not publishing.
+	ErrPublisherNotFound = errors.New("publisher not found")
+	// ErrLeft: the connection has already left the stage.
+	ErrLeft = errors.New("connection has left the stage")
+)

@@ -6,6 +6,7 @@ package stage
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/footlight/footlight/internal/arn"
@@ -17,29 +18,67 @@ type Store interface {
 	Stages() store.Repo[store.Stage]
 	CreateStageWithTokens(ctx context.Context, st *store.Stage, tokens []store.ParticipantToken) error
 	CreateParticipantToken(ctx context.Context, t *store.ParticipantToken) error
+	ApplyLive(ctx context.Context, writes []store.LiveWrite) error
+	CloseOpenSessions(ctx context.Context, at time.Time) (int, error)
+	Revoke(ctx context.Context, stageArn, participantID, reason string, at time.Time) error
+	Revoked(ctx context.Context, participantID string) (bool, error)
+	KnownParticipant(ctx context.Context, stageArn, participantID string) (bool, error)
 }
 
-// Config wires a Service. Zero Now means time.Now.
+// Config wires a Service. Zero values get the defaults given.
 type Config struct {
-	Store     Store
-	Region    string
-	Account   string
-	Endpoints EndpointConfig
-	Now       func() time.Time
+	Store              Store
+	Region             string
+	Account            string
+	Endpoints          EndpointConfig
+	MaxPublishers      int           // default DefaultMaxPublishers
+	SessionGracePeriod time.Duration // how long a session outlives its last participant; default 10 s
+	Logger             *slog.Logger
+	Now                func() time.Time
 }
 
 // Service runs the stage domain. It is safe for concurrent use.
 type Service struct {
-	cfg Config
+	cfg     Config
+	live    live
+	journal *journal
 }
 
-// New returns a Service.
+// New returns a Service; Run must be running for live state to be persisted.
 func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg}
+	if cfg.MaxPublishers == 0 {
+		cfg.MaxPublishers = DefaultMaxPublishers
+	}
+	if cfg.SessionGracePeriod == 0 {
+		cfg.SessionGracePeriod = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{cfg: cfg, live: live{stages: map[string]*liveStage{}, revoked: map[string]bool{}}}
+	s.journal = newJournal(cfg.Store.ApplyLive, cfg.Logger.With("component", "stage"))
+	return s
 }
+
+// Run first ends the sessions a previous run left open (every connection died with it), then
+// persists live state until ctx ends, writing what is pending before it returns.
+func (s *Service) Run(ctx context.Context) error {
+	n, err := s.cfg.Store.CloseOpenSessions(ctx, s.cfg.Now().UTC())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.cfg.Logger.Info("ended sessions left open by the previous run", "sessions", n)
+	}
+	s.journal.run(ctx)
+	return nil
+}
+
+// Flush waits until every live change made so far is persisted.
+func (s *Service) Flush() { s.journal.flush() }
 
 // CreateStageParams is a CreateStage request, already validated against the wire model.
 type CreateStageParams struct {
@@ -94,10 +133,64 @@ func (s *Service) UpdateStage(ctx context.Context, stageArn string, name *string
 	return st, nil
 }
 
-// DeleteStage deletes the stage and the records of its tokens.
+// DeleteStage deletes the stage and the records of its tokens, disconnects everyone on it
+// (reason STAGE_DELETED) and ends its session.
 func (s *Service) DeleteStage(ctx context.Context, stageArn string) error {
 	if err := s.cfg.Store.Stages().Delete(ctx, stageArn); err != nil {
 		return fmt.Errorf("delete stage: %w", err)
+	}
+	now := s.cfg.Now().UTC()
+	s.live.mu.Lock()
+	var kicks []func()
+	if st := s.live.stages[stageArn]; st != nil {
+		kicks = s.kickLocked(st, "", ReasonStageDeleted)
+		s.notifyLocked(st, Change{Type: ChangeStageDeleted, Time: now})
+		for w := range st.watchers {
+			close(w.ch)
+		}
+		st.watchers = map[*watcher]struct{}{}
+		s.endSessionLocked(st, now)
+	}
+	s.live.mu.Unlock()
+	for _, k := range kicks {
+		k()
+	}
+	return nil
+}
+
+// Disconnect revokes a participant for good and closes all its connections; every other
+// participant hears of it (a PARTICIPANT_LEFT change with reason PARTICIPANT_DISCONNECTED).
+// ErrNotFound when the stage has no such participant (no token issued for it, never joined).
+func (s *Service) Disconnect(ctx context.Context, stageArn, participantID, reason string) error {
+	if _, err := s.cfg.Store.Stages().Get(ctx, stageArn); err != nil {
+		return fmt.Errorf("disconnect %s: %w", participantID, err)
+	}
+	s.live.mu.Lock()
+	st := s.live.stages[stageArn]
+	connected := st != nil && st.participants[participantID] != nil && len(st.participants[participantID].conns) > 0
+	s.live.mu.Unlock()
+	if !connected {
+		known, err := s.cfg.Store.KnownParticipant(ctx, stageArn, participantID)
+		if err != nil {
+			return err
+		}
+		if !known {
+			return fmt.Errorf("disconnect %s: %w", participantID, &store.NotFoundError{Type: "participant", ID: participantID})
+		}
+	}
+	// Durable first: once the API answers, the token can never connect again, even after a crash.
+	if err := s.cfg.Store.Revoke(ctx, stageArn, participantID, reason, s.cfg.Now().UTC()); err != nil {
+		return err
+	}
+	s.live.mu.Lock()
+	s.live.revoked[participantID] = true
+	var kicks []func()
+	if st := s.live.stages[stageArn]; st != nil {
+		kicks = s.kickLocked(st, participantID, ReasonDisconnected)
+	}
+	s.live.mu.Unlock()
+	for _, k := range kicks {
+		k()
 	}
 	return nil
 }
@@ -116,11 +209,6 @@ func (s *Service) Endpoints(stageArn string) Endpoints {
 	a, _ := arn.Parse(stageArn)
 	return s.cfg.Endpoints.Build(a.ID)
 }
-
-// ActiveSessionID returns the stage's running session id, or "" when the stage is idle, as
-// IVS reports it (IVS-BEHAVIOUR §4). No participant can join before the media plane exists,
-// so every stage is idle here.
-func (s *Service) ActiveSessionID(stageArn string) string { return "" }
 
 func nonNil(m map[string]string) map[string]string {
 	if m == nil {

@@ -79,3 +79,59 @@ type ParticipantToken struct {
 	ExpirationTime time.Time         `json:"expirationTime"`
 	CreatedAt      time.Time         `json:"createdAt"`
 }
+
+// StageSession is one session of a stage: from the first join to the grace period after the
+// last leave. EndTime is nil while it runs.
+type StageSession struct {
+	SessionID string     `json:"sessionId"`
+	StageArn  string     `json:"stageArn"`
+	StartTime time.Time  `json:"startTime"`
+	EndTime   *time.Time `json:"endTime,omitempty"`
+}
+
+// Participant is one participant of one stage session.
+type Participant struct {
+	ParticipantID         string            `json:"participantId"`
+	StageArn              string            `json:"stageArn"`
+	SessionID             string            `json:"sessionId"`
+	UserID                string            `json:"userId"`
+	State                 string            `json:"state"` // CONNECTED or DISCONNECTED
+	FirstJoinTime         time.Time         `json:"firstJoinTime"`
+	Attributes            map[string]string `json:"attributes"`
+	Published             bool              `json:"published"`
+	OSName                string            `json:"osName"`
+	OSVersion             string            `json:"osVersion"`
+	BrowserName           string            `json:"browserName"`
+	BrowserVersion        string            `json:"browserVersion"`
+	SDKVersion            string            `json:"sdkVersion"`
+	Protocol              string            `json:"protocol"`
+	RecordingState        string            `json:"recordingState"`
+	RecordingS3BucketName string            `json:"recordingS3BucketName"`
+	RecordingS3Prefix     string            `json:"recordingS3Prefix"`
+}
+
+// ParticipantEvent is one entry of ListParticipantEvents.
+type ParticipantEvent struct {
+	StageArn            string    `json:"stageArn"`
+	SessionID           string    `json:"sessionId"`
+	ParticipantID       string    `json:"participantId"`
+	Name                string    `json:"name"`
+	EventTime           time.Time `json:"eventTime"`
+	RemoteParticipantID string    `json:"remoteParticipantId,omitempty"`
+	ErrorCode           string    `json:"errorCode,omitempty"`
+}
+
+// LiveWrite is one change of live stage state to persist; exactly one field is set.
+type LiveWrite struct {
+	Session     *StageSession     // insert or replace
+	Participant *Participant      // insert or replace
+	Event       *ParticipantEvent // append
+}
+
+// ParticipantFilter narrows ListParticipants; at most one field is set (SPEC §9).
+type ParticipantFilter struct {
+	UserID         *string
+	Published      bool // true: only those who published
+	State          string
+	RecordingState string
+}

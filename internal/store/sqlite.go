@@ -75,6 +75,34 @@ var migrations = []string{
 		body           TEXT NOT NULL
 	);
 	CREATE INDEX participant_tokens_stage ON participant_tokens(stage_arn);`,
+	`CREATE TABLE stage_sessions (
+		seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+		session_id TEXT NOT NULL UNIQUE,
+		stage_arn  TEXT NOT NULL,
+		body       TEXT NOT NULL
+	);
+	CREATE INDEX stage_sessions_stage ON stage_sessions(stage_arn, seq);
+	CREATE TABLE participants (
+		seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+		session_id     TEXT NOT NULL,
+		participant_id TEXT NOT NULL,
+		stage_arn      TEXT NOT NULL,
+		body           TEXT NOT NULL,
+		UNIQUE (session_id, participant_id)
+	);
+	CREATE TABLE participant_events (
+		seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+		session_id     TEXT NOT NULL,
+		participant_id TEXT NOT NULL,
+		body           TEXT NOT NULL
+	);
+	CREATE INDEX participant_events_by ON participant_events(session_id, participant_id, seq);
+	CREATE TABLE revocations (
+		participant_id TEXT PRIMARY KEY,
+		stage_arn      TEXT NOT NULL,
+		reason         TEXT NOT NULL,
+		revoked_at     TEXT NOT NULL
+	);`,
 }
 
 func (s *SQLite) migrate(ctx context.Context) error {
