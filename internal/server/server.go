@@ -43,10 +43,10 @@ type Config struct {
 
 // Server is a running Footlight node.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	ln    net.Listener
-	http  *http.Server
+	cfg    Config
+	log    *slog.Logger
+	ln     net.Listener
+	http   *http.Server
 	store  *store.SQLite
 	stages *stage.Service
 	creds  Credentials

@@ -8,8 +8,8 @@ type JoinParams struct {
 	ParticipantID string // the token's jti
 	UserID        string
 	Attributes    map[string]string
-	Publish       bool // the token grants PUBLISH
-	Subscribe     bool // the token grants SUBSCRIBE
+	Publish       bool   // the token grants PUBLISH
+	Subscribe     bool   // the token grants SUBSCRIBE
 	UserAgent     string // the client's User-Agent, for browser and OS facts
 	Protocol      string // "WHIP" for WebRTC connections (Participant.protocol)
 	// Kick is called once, from any goroutine, when the server ends this connection:
