@@ -37,7 +37,7 @@ const watcherBuffer = 256
 type live struct {
 	mu      sync.Mutex            // guards everything below and in the structs they reach
 	stages  map[string]*liveStage // by stage ARN
-	revoked map[string]bool       // participant ids revoked during this run
+	revoked map[string]bool       // "<stage ARN>/<participant id>" revoked during this run
 }
 
 type liveStage struct {
@@ -81,14 +81,14 @@ func (s *Service) Join(ctx context.Context, p JoinParams) (*Conn, error) {
 	if _, err := s.cfg.Store.Stages().Get(ctx, p.StageArn); err != nil {
 		return nil, fmt.Errorf("join %s: %w: %w", p.StageArn, ErrNotFound, err)
 	}
-	revoked, err := s.cfg.Store.Revoked(ctx, p.ParticipantID)
+	revoked, err := s.cfg.Store.Revoked(ctx, p.StageArn, p.ParticipantID)
 	if err != nil {
 		return nil, fmt.Errorf("join %s: %w", p.StageArn, err)
 	}
 	now := s.cfg.Now().UTC()
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
-	if revoked || s.live.revoked[p.ParticipantID] {
+	if revoked || s.live.revoked[p.StageArn+"/"+p.ParticipantID] {
 		return nil, fmt.Errorf("join %s as %s: %w", p.StageArn, p.ParticipantID, ErrRevoked)
 	}
 	st := s.stageLocked(p.StageArn, now)

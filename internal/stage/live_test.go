@@ -204,6 +204,8 @@ func TestDisconnectRevokesForGood(t *testing.T) {
 	if _, err := f.svc.Join(ctx, JoinParams{StageArn: st, ParticipantID: "alice"}); !errors.Is(err, ErrRevoked) {
 		t.Fatalf("rejoin after disconnect: %v", err)
 	}
+	other := f.newStage() // revocation is per stage: the same jti may join another stage
+	f.join(other, "alice", true, true, nil).Leave(ctx)
 	if err := f.svc.Disconnect(ctx, st, "nobody", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("disconnect an unknown participant: %v", err)
 	}

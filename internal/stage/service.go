@@ -21,7 +21,7 @@ type Store interface {
 	ApplyLive(ctx context.Context, writes []store.LiveWrite) error
 	CloseOpenSessions(ctx context.Context, at time.Time) (int, error)
 	Revoke(ctx context.Context, stageArn, participantID, reason string, at time.Time) error
-	Revoked(ctx context.Context, participantID string) (bool, error)
+	Revoked(ctx context.Context, stageArn, participantID string) (bool, error)
 	KnownParticipant(ctx context.Context, stageArn, participantID string) (bool, error)
 }
 
@@ -183,7 +183,7 @@ func (s *Service) Disconnect(ctx context.Context, stageArn, participantID, reaso
 		return err
 	}
 	s.live.mu.Lock()
-	s.live.revoked[participantID] = true
+	s.live.revoked[stageArn+"/"+participantID] = true
 	var kicks []func()
 	if st := s.live.stages[stageArn]; st != nil {
 		kicks = s.kickLocked(st, participantID, ReasonDisconnected)

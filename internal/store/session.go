@@ -132,8 +132,8 @@ func queryPage[T any](ctx context.Context, q querier, max int, query string, arg
 // Revoke records that a participant was disconnected for good.
 func (s *SQLite) Revoke(ctx context.Context, stageArn, participantID, reason string, at time.Time) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO revocations(participant_id, stage_arn, reason, revoked_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT(participant_id) DO NOTHING`, participantID, stageArn, reason, at.UTC().Format(time.RFC3339Nano))
+		_, err := tx.ExecContext(ctx, `INSERT INTO revocations(stage_arn, participant_id, reason, revoked_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT(stage_arn, participant_id) DO NOTHING`, stageArn, participantID, reason, at.UTC().Format(time.RFC3339Nano))
 		return err
 	})
 	if err != nil {
@@ -142,10 +142,10 @@ func (s *SQLite) Revoke(ctx context.Context, stageArn, participantID, reason str
 	return nil
 }
 
-// Revoked reports whether a participant was disconnected for good.
-func (s *SQLite) Revoked(ctx context.Context, participantID string) (bool, error) {
+// Revoked reports whether a participant of a stage was disconnected for good.
+func (s *SQLite) Revoked(ctx context.Context, stageArn, participantID string) (bool, error) {
 	var one int
-	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM revocations WHERE participant_id = ?`, participantID).Scan(&one)
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM revocations WHERE stage_arn = ? AND participant_id = ?`, stageArn, participantID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

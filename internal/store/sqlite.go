@@ -98,10 +98,11 @@ var migrations = []string{
 	);
 	CREATE INDEX participant_events_by ON participant_events(session_id, participant_id, seq);
 	CREATE TABLE revocations (
-		participant_id TEXT PRIMARY KEY,
 		stage_arn      TEXT NOT NULL,
+		participant_id TEXT NOT NULL,
 		reason         TEXT NOT NULL,
-		revoked_at     TEXT NOT NULL
+		revoked_at     TEXT NOT NULL,
+		PRIMARY KEY (stage_arn, participant_id)
 	);`,
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/footlight/footlight/internal/awsmodel"
 	"github.com/footlight/footlight/internal/servertest"
+	"github.com/footlight/footlight/internal/stage"
 )
 
 // issueOperations are the operations this conformance suite covers.
@@ -30,6 +31,8 @@ var issueOperations = []string{
 	"CreateStorageConfiguration", "GetStorageConfiguration", "ListStorageConfigurations", "DeleteStorageConfiguration",
 	"CreateEncoderConfiguration", "GetEncoderConfiguration", "ListEncoderConfigurations", "DeleteEncoderConfiguration",
 	"ImportPublicKey", "GetPublicKey", "ListPublicKeys", "DeletePublicKey",
+	"DisconnectParticipant", "ListStageSessions", "GetStageSession",
+	"ListParticipants", "GetParticipant", "ListParticipantEvents",
 }
 
 // listViolations logs every generated violation (CONFORMANCE_LIST=1 go test -v).
@@ -52,6 +55,7 @@ func loadModel(t testing.TB) *awsmodel.Model {
 // fixtures are real resources, one of each kind, for requests that need existing ARNs.
 type fixtures struct {
 	Stage, Storage, Encoder, PublicKey string
+	Session, Participant               string // a participant that joined Stage, and its session
 }
 
 func newFixtures(t testing.TB, s *servertest.Server) fixtures {
@@ -83,10 +87,20 @@ func newFixtures(t testing.TB, s *servertest.Server) fixtures {
 	if err := c.Call(ctx, "ImportPublicKey", map[string]any{"publicKeyMaterial": newPublicKeyPEM(t)}, &pk); err != nil {
 		t.Fatalf("ImportPublicKey: %v", err)
 	}
-	f = fixtures{st.Stage.Arn, sc.StorageConfiguration.Arn, ec.EncoderConfiguration.Arn, pk.PublicKey.Arn}
+	f = fixtures{Stage: st.Stage.Arn, Storage: sc.StorageConfiguration.Arn, Encoder: ec.EncoderConfiguration.Arn, PublicKey: pk.PublicKey.Arn}
 	if f.Stage == "" || f.Storage == "" || f.Encoder == "" || f.PublicKey == "" {
 		t.Fatalf("fixtures without ARNs: %+v", f)
 	}
+	// A participant joins the stage in process (as a media connection would), so sessions,
+	// participants and events exist.
+	f.Participant = "fixture-participant"
+	conn, err := s.Node.Stages().Join(ctx, stage.JoinParams{StageArn: f.Stage, ParticipantID: f.Participant, Publish: true, Subscribe: true, Protocol: "WHIP"})
+	if err != nil {
+		t.Fatalf("join a fixture participant: %v", err)
+	}
+	t.Cleanup(func() { conn.Leave(context.Background()) })
+	f.Session = conn.SessionID()
+	s.Node.Stages().Flush()
 	return f
 }
 
@@ -100,6 +114,9 @@ func (f fixtures) overrides(t testing.TB) map[string]func() any {
 		"AutoParticipantRecordingStorageConfigurationArn": fixed(f.Storage),
 		"EncoderConfigurationArn":                         fixed(f.Encoder),
 		"PublicKeyArn":                                    fixed(f.PublicKey),
+		"StageSessionId":                                  fixed(f.Session),
+		"ParticipantId":                                   fixed(f.Participant),
+		"ParticipantTokenId":                              fixed(f.Participant),
 		"PublicKeyMaterial":                               func() any { return newPublicKeyPEM(t) },
 	}
 }
