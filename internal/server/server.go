@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/footlight/footlight/internal/api"
+	"github.com/footlight/footlight/internal/events"
 	"github.com/footlight/footlight/internal/sigv4"
 	"github.com/footlight/footlight/internal/stage"
 	"github.com/footlight/footlight/internal/store"
@@ -52,6 +53,7 @@ type Server struct {
 	creds  Credentials
 	// tokens verifies participant tokens: the server's own and those signed with imported keys.
 	tokens *token.Verifier
+	events *events.Server
 }
 
 // New opens the data dir and binds the listener, so Addr and PublicURL are known before Run.
@@ -111,8 +113,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))
 	})
+	tokens := token.NewVerifier(issuer, a.PublicKeyLookup())
+	ev := events.New(events.Config{Tokens: tokens, Stages: eventStages{stages}, Logger: log})
+	mux.Handle(events.Path, ev)
+	mux.Handle(events.Path+"/", ev)
 	mux.Handle("/", a)
-	s := &Server{cfg: cfg, log: log, ln: ln, store: st, stages: stages, creds: creds, tokens: token.NewVerifier(issuer, a.PublicKeyLookup())}
+	s := &Server{cfg: cfg, log: log, ln: ln, store: st, stages: stages, creds: creds, tokens: tokens, events: ev}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
@@ -192,6 +198,7 @@ func (s *Server) Run(ctx context.Context) error {
 		err = s.http.Shutdown(sctx)
 		cancel()
 		<-errc
+		s.events.Close() // Shutdown does not track upgraded websockets
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -202,3 +209,18 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Stages is the stage domain (sessions, participants) of this node.
 func (s *Server) Stages() *stage.Service { return s.stages }
+
+// eventStages adapts the stage domain to the events server's narrow interface.
+type eventStages struct{ s *stage.Service }
+
+func (e eventStages) Join(ctx context.Context, p stage.JoinParams) (events.Member, error) {
+	c, err := e.s.Join(ctx, p)
+	if err != nil {
+		return nil, err // a plain nil: a nil *stage.Conn in the interface would not be nil
+	}
+	return c, nil
+}
+
+func (e eventStages) Watch(stageArn string) ([]stage.ParticipantView, <-chan stage.Change, func(), error) {
+	return e.s.Watch(stageArn)
+}

@@ -97,6 +97,10 @@ func (s *Service) Join(ctx context.Context, p JoinParams) (*Conn, error) {
 		lp = &liveParticipant{rec: s.newParticipant(st, p, now), conns: map[*Conn]struct{}{}}
 		st.participants[p.ParticipantID] = lp
 	}
+	if lp.rec.Protocol == "UNKNOWN" && p.Protocol != "" {
+		lp.rec.Protocol = p.Protocol // an events connection came first; the media one tells
+		s.saveLocked(lp)
+	}
 	c := &Conn{s: s, st: st, p: lp, params: p, subs: map[string]bool{}}
 	if len(lp.conns) == 0 {
 		lp.rec.State = stateConnected
