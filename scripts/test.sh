@@ -17,6 +17,8 @@ apt_install() {
 # has no ivs-realtime), Node for the JS SDK.
 need go || { echo "Go 1.26+ is required (https://go.dev/dl/)" >&2; exit 1; }
 need node && need npm || apt_install nodejs npm
+# ffmpeg encodes the H.264/VP8/Opus the media tests publish.
+need ffmpeg || apt_install ffmpeg
 if ! aws ivs-realtime help >/dev/null 2>&1 || ! python3 -c 'import boto3' 2>/dev/null; then
 	echo "installing awscli and boto3 with pip" >&2
 	python3 -m pip install --quiet 'awscli>=1.32' 'boto3>=1.34'

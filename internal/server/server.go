@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/footlight/footlight/internal/api"
+	"github.com/footlight/footlight/internal/arn"
 	"github.com/footlight/footlight/internal/events"
+	"github.com/footlight/footlight/internal/rtc"
 	"github.com/footlight/footlight/internal/sigv4"
 	"github.com/footlight/footlight/internal/stage"
 	"github.com/footlight/footlight/internal/store"
@@ -30,8 +32,8 @@ type Config struct {
 	Region             string        // default "us-east-1"
 	AccountID          string        // default "123456789012"
 	PublicURL          string        // default http://<listen address>, localhost for a wildcard host
-	RTCUDPPort         int           // one UDP port for all media (media plane)
-	RTCPublicIP        string        // advertised in ICE candidates (media plane)
+	RTCUDPPort         int           // one UDP port for all media (and ICE-TCP); 0 picks a free one
+	RTCPublicIP        string        // advertised in ICE candidates when behind NAT
 	RTMPListen         string        // default ":1935"; "off" disables
 	RTMPSListen        string        // default ":4443"; "off" disables
 	TLSCert, TLSKey    string        // for RTMPS
@@ -54,6 +56,7 @@ type Server struct {
 	// tokens verifies participant tokens: the server's own and those signed with imported keys.
 	tokens *token.Verifier
 	events *events.Server
+	sfu    *rtc.SFU
 }
 
 // New opens the data dir and binds the listener, so Addr and PublicURL are known before Run.
@@ -117,8 +120,29 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	ev := events.New(events.Config{Tokens: tokens, Stages: eventStages{stages}, Logger: log})
 	mux.Handle(events.Path, ev)
 	mux.Handle(events.Path+"/", ev)
+	sfu, err := rtc.New(rtc.Config{
+		UDPPort:  cfg.RTCUDPPort,
+		PublicIP: cfg.RTCPublicIP,
+		Tokens:   tokens,
+		Stages:   rtcStages{stages},
+		StageExists: func(ctx context.Context, stageID string) (string, error) {
+			stageArn := arn.ARN{Region: cfg.Region, Account: cfg.AccountID, Type: arn.TypeStage, ID: stageID}.String()
+			if _, err := stages.GetStage(ctx, stageArn); err != nil {
+				return "", fmt.Errorf("%w: %w", stage.ErrNotFound, err)
+			}
+			return stageArn, nil
+		},
+		Logger: log,
+	})
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, fmt.Errorf("media server: %w", err)
+	}
+	mux.Handle("/whip", sfu.Handler())
+	mux.Handle("/whip/", sfu.Handler())
 	mux.Handle("/", a)
-	s := &Server{cfg: cfg, log: log, ln: ln, store: st, stages: stages, creds: creds, tokens: tokens, events: ev}
+	s := &Server{cfg: cfg, log: log, ln: ln, store: st, stages: stages, creds: creds, tokens: tokens, events: ev, sfu: sfu}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
@@ -189,7 +213,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { domainDone <- s.stages.Run(domainCtx) }() // stopped by stopDomain below
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }() // stopped by Shutdown below
-	s.log.Info("serving", "addr", s.Addr(), "public_url", s.cfg.PublicURL, "data_dir", s.cfg.DataDir, "credentials", s.creds)
+	s.log.Info("serving", "addr", s.Addr(), "rtc_udp_port", s.sfu.UDPPort(), "public_url", s.cfg.PublicURL, "data_dir", s.cfg.DataDir, "credentials", s.creds)
 	var err error
 	select {
 	case err = <-errc:
@@ -199,6 +223,7 @@ func (s *Server) Run(ctx context.Context) error {
 		cancel()
 		<-errc
 		s.events.Close() // Shutdown does not track upgraded websockets
+		s.sfu.Close()    // leaves every media connection while the domain still runs
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -224,3 +249,17 @@ func (e eventStages) Join(ctx context.Context, p stage.JoinParams) (events.Membe
 func (e eventStages) Watch(stageArn string) ([]stage.ParticipantView, <-chan stage.Change, func(), error) {
 	return e.s.Watch(stageArn)
 }
+
+// rtcStages adapts the stage domain to the media server's narrow interface.
+type rtcStages struct{ s *stage.Service }
+
+func (r rtcStages) Join(ctx context.Context, p stage.JoinParams) (rtc.Member, error) {
+	c, err := r.s.Join(ctx, p)
+	if err != nil {
+		return nil, err // a plain nil, not a nil *stage.Conn in the interface
+	}
+	return c, nil
+}
+
+// RTCUDPPort is the bound media port.
+func (s *Server) RTCUDPPort() int { return s.sfu.UDPPort() }

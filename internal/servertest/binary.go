@@ -58,7 +58,7 @@ type Process struct {
 // healthy. Credentials come from the environment so restarts keep them.
 func StartBinary(t testing.TB, dataDir string, extra ...string) *Process {
 	t.Helper()
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--rtmp-listen", "off", "--rtmps-listen", "off"}, extra...)
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--rtmp-listen", "off", "--rtmps-listen", "off", "--rtc-udp-port", "0"}, extra...)
 	cmd := exec.Command(Binary(t), args...)
 	p := &Process{Server: Server{AccessKeyID: "AKIATESTFOOTLIGHT001", SecretAccessKey: "binary-test-secret", Region: "us-east-1", DataDir: dataDir}, Cmd: cmd, Stderr: &strings.Builder{}, exited: make(chan struct{})}
 	cmd.Env = append(os.Environ(), "FOOTLIGHT_ACCESS_KEY_ID="+p.AccessKeyID, "FOOTLIGHT_SECRET_ACCESS_KEY="+p.SecretAccessKey)

@@ -1,0 +1,202 @@
+package rtc
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Codec choice. The answer lists one codec per m-line (plus its RTX), so a publisher sends
+// exactly what subscribers will be offered: H.264 constrained baseline with packetization-mode
+// 1 when the offer has it, else VP8; Opus for audio (DESIGN.md "Codecs").
+
+// offeredCodecs lists the codecs of one m-section in the offer's order and payload types.
+func offeredCodecs(md *sdp.MediaDescription) []webrtc.RTPCodecParameters {
+	one := &sdp.SessionDescription{MediaDescriptions: []*sdp.MediaDescription{md}}
+	var out []webrtc.RTPCodecParameters
+	for _, f := range md.MediaName.Formats {
+		pt, err := strconv.ParseUint(f, 10, 7)
+		if err != nil {
+			continue
+		}
+		c, err := one.GetCodecForPayloadType(uint8(pt))
+		if err != nil {
+			continue
+		}
+		channels, _ := strconv.ParseUint(c.EncodingParameters, 10, 16)
+		out = append(out, webrtc.RTPCodecParameters{
+			PayloadType: webrtc.PayloadType(pt),
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType:     md.MediaName.Media + "/" + c.Name,
+				ClockRate:    c.ClockRate,
+				Channels:     uint16(channels),
+				SDPFmtpLine:  c.Fmtp,
+				RTCPFeedback: feedbackOf(c.RTCPFeedback),
+			},
+		})
+	}
+	return out
+}
+
+// feedbackOf parses "a=rtcp-fb" values such as "nack pli".
+func feedbackOf(lines []string) []webrtc.RTCPFeedback {
+	out := make([]webrtc.RTCPFeedback, 0, len(lines))
+	for _, l := range lines {
+		typ, param, _ := strings.Cut(l, " ")
+		out = append(out, webrtc.RTCPFeedback{Type: typ, Parameter: param})
+	}
+	return out
+}
+
+// fmtpValue returns one parameter of an fmtp line ("a=1;b=2"), or "".
+func fmtpValue(fmtp, key string) string {
+	for _, kv := range strings.Split(fmtp, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return ""
+}
+
+func isMime(c webrtc.RTPCodecParameters, mime string) bool {
+	return strings.EqualFold(c.MimeType, mime)
+}
+
+// isH264Baseline: profile_idc 66 (0x42, any constraint flags), packetization-mode 1
+// (RFC 6184 §8.1).
+func isH264Baseline(c webrtc.RTPCodecParameters) bool {
+	return isMime(c, webrtc.MimeTypeH264) && fmtpValue(c.SDPFmtpLine, "packetization-mode") == "1" &&
+		strings.HasPrefix(strings.ToLower(fmtpValue(c.SDPFmtpLine, "profile-level-id")), "42")
+}
+
+// pickCodec chooses what a publisher sends on one m-line: the codec first, then its RTX.
+func pickCodec(kind webrtc.RTPCodecType, offered []webrtc.RTPCodecParameters) ([]webrtc.RTPCodecParameters, bool) {
+	prefer := []func(webrtc.RTPCodecParameters) bool{
+		func(c webrtc.RTPCodecParameters) bool { return isMime(c, webrtc.MimeTypeOpus) },
+	}
+	if kind == webrtc.RTPCodecTypeVideo {
+		prefer = []func(webrtc.RTPCodecParameters) bool{
+			isH264Baseline,
+			func(c webrtc.RTPCodecParameters) bool { return isMime(c, webrtc.MimeTypeVP8) },
+		}
+	}
+	for _, ok := range prefer {
+		for _, c := range offered {
+			if ok(c) {
+				return withRTX(c, offered), true
+			}
+		}
+	}
+	return nil, false
+}
+
+// withRTX returns c followed by the offered RTX codec that repairs it (RFC 4588 "apt"), if any.
+func withRTX(c webrtc.RTPCodecParameters, offered []webrtc.RTPCodecParameters) []webrtc.RTPCodecParameters {
+	apt := strconv.Itoa(int(c.PayloadType))
+	for _, r := range offered {
+		if isMime(r, webrtc.MimeTypeRTX) && fmtpValue(r.SDPFmtpLine, "apt") == apt {
+			return []webrtc.RTPCodecParameters{c, r}
+		}
+	}
+	return []webrtc.RTPCodecParameters{c}
+}
+
+// matchCodec finds in have the codec that carries what want carries, so packets pass through
+// unchanged. H.264 needs the same packetization mode and profile: the exact profile and
+// constraints first, else the same profile_idc.
+func matchCodec(want webrtc.RTPCodecParameters, have []webrtc.RTPCodecParameters) (webrtc.RTPCodecParameters, bool) {
+	if !isMime(want, webrtc.MimeTypeH264) {
+		for _, c := range have {
+			if isMime(c, want.MimeType) && c.ClockRate == want.ClockRate {
+				return c, true
+			}
+		}
+		return webrtc.RTPCodecParameters{}, false
+	}
+	for _, prefix := range []int{4, 2} {
+		for _, c := range have {
+			if isMime(c, webrtc.MimeTypeH264) && sameH264(want, c, prefix) {
+				return c, true
+			}
+		}
+	}
+	return webrtc.RTPCodecParameters{}, false
+}
+
+// sameH264 compares packetization mode and the first n hex digits of profile-level-id.
+func sameH264(a, b webrtc.RTPCodecParameters, n int) bool {
+	pa, pb := fmtpValue(a.SDPFmtpLine, "profile-level-id"), fmtpValue(b.SDPFmtpLine, "profile-level-id")
+	if len(pa) < n || len(pb) < n {
+		return false
+	}
+	return fmtpValue(a.SDPFmtpLine, "packetization-mode") == fmtpValue(b.SDPFmtpLine, "packetization-mode") &&
+		strings.EqualFold(pa[:n], pb[:n])
+}
+
+// mediaByMid finds the m-section with this mid.
+func mediaByMid(sd *sdp.SessionDescription, mid string) *sdp.MediaDescription {
+	for _, md := range sd.MediaDescriptions {
+		if v, ok := md.Attribute("mid"); ok && v == mid {
+			return md
+		}
+	}
+	return nil
+}
+
+// bestRID names the simulcast layer to forward: the highest-quality RID the offer sends
+// (RFC 8853), by the names encoders use; "" without simulcast.
+func bestRID(md *sdp.MediaDescription) string {
+	best, bestRank := "", -1
+	for _, a := range md.Attributes {
+		if a.Key != "rid" {
+			continue
+		}
+		id, rest, _ := strings.Cut(a.Value, " ")
+		if !strings.HasPrefix(rest, "send") {
+			continue
+		}
+		if r := ridRank(id); r > bestRank {
+			best, bestRank = id, r
+		}
+	}
+	return best
+}
+
+// ridRank orders the layer names IVS (hi/mid/low) and browsers' samples (f/h/q) use.
+func ridRank(rid string) int {
+	switch strings.ToLower(rid) {
+	case "hi", "high", "f", "full":
+		return 3
+	case "mid", "m", "h", "half":
+		return 2
+	case "low", "l", "q", "quarter":
+		return 1
+	}
+	return 0
+}
+
+// iceUfrag returns the offer's ICE username fragment (session or first media level).
+func iceUfrag(sd *sdp.SessionDescription) string {
+	if v, ok := sd.Attribute("ice-ufrag"); ok {
+		return v
+	}
+	for _, md := range sd.MediaDescriptions {
+		if v, ok := md.Attribute("ice-ufrag"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// mids lists the offer's m-section ids in order, for trickled candidates.
+func mids(sd *sdp.SessionDescription) []string {
+	out := make([]string, 0, len(sd.MediaDescriptions))
+	for _, md := range sd.MediaDescriptions {
+		v, _ := md.Attribute("mid")
+		out = append(out, v)
+	}
+	return out
+}

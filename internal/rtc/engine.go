@@ -1,0 +1,212 @@
+package rtc
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+)
+
+// engine is the one webrtc.API every PeerConnection is made from, and the sockets all media
+// shares: one UDP port (an ICE UDP mux per local address) and ICE-TCP on the same port number.
+type engine struct {
+	api  *webrtc.API
+	udp  *ice.MultiUDPMuxDefault
+	tcp  ice.TCPMux
+	port int
+}
+
+// Codecs Footlight forwards (DESIGN.md "Codecs"). Payload types are only defaults: as the
+// answerer, pion adopts the offer's numbers.
+var (
+	h264Profiles = []string{"42e01f", "42001f", "42c01f"} // constrained baseline, baseline
+	videoFB      = []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}}
+)
+
+// newEngine binds the media port and builds the API.
+func newEngine(cfg Config, logs logging.LoggerFactory) (*engine, error) {
+	e, err := listenMedia(cfg.UDPPort, logs)
+	if err != nil {
+		return nil, err
+	}
+	me, err := newMediaEngine()
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	reg, err := newInterceptors(me, logs)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	se, err := e.settings(cfg, logs)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	return e, nil
+}
+
+// newMediaEngine registers H.264 baseline profiles (packetization-mode 1), VP8 and Opus, each
+// video codec with an RTX partner (RFC 4588) so NACKed packets come back on their own SSRC.
+func newMediaEngine() (*webrtc.MediaEngine, error) {
+	me := &webrtc.MediaEngine{}
+	opus := webrtc.RTPCodecParameters{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+	}}
+	if err := me.RegisterCodec(opus, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register opus: %w", err)
+	}
+	pt := webrtc.PayloadType(102)
+	for _, profile := range h264Profiles {
+		fmtp := "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile
+		if err := registerVideo(me, webrtc.MimeTypeH264, fmtp, pt); err != nil {
+			return nil, err
+		}
+		pt += 2
+	}
+	if err := registerVideo(me, webrtc.MimeTypeVP8, "", 96); err != nil {
+		return nil, err
+	}
+	return me, nil
+}
+
+// registerVideo registers a video codec at pt and its RTX at pt+1.
+func registerVideo(me *webrtc.MediaEngine, mime, fmtp string, pt webrtc.PayloadType) error {
+	codec := webrtc.RTPCodecParameters{PayloadType: pt, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: mime, ClockRate: 90000, SDPFmtpLine: fmtp, RTCPFeedback: videoFB,
+	}}
+	rtx := webrtc.RTPCodecParameters{PayloadType: pt + 1, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=" + strconv.Itoa(int(pt)),
+	}}
+	if err := me.RegisterCodec(codec, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("register %s: %w", mime, err)
+	}
+	if err := me.RegisterCodec(rtx, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("register rtx for %s: %w", mime, err)
+	}
+	return nil
+}
+
+// newInterceptors adds NACK generation (toward publishers) and responses (toward subscribers,
+// feedback "nack" and "nack pli"), RTCP sender and receiver reports, transport-wide congestion
+// control feedback for publishers' bandwidth estimation, and the mid/rid header extensions
+// simulcast needs.
+func newInterceptors(me *webrtc.MediaEngine, logs logging.LoggerFactory) (*interceptor.Registry, error) {
+	reg := &interceptor.Registry{}
+	err := webrtc.ConfigureNackWithOptions(me, reg,
+		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs)},
+		nack.WithResponderLoggerFactory(logs))
+	if err == nil {
+		err = webrtc.ConfigureRTCPReportsWithOptions(reg,
+			[]report.ReceiverOption{report.WithReceiverLoggerFactory(logs)},
+			report.WithSenderLoggerFactory(logs))
+	}
+	if err == nil {
+		err = webrtc.ConfigureTWCCSenderWithOptions(me, reg, twcc.WithLoggerFactory(logs))
+	}
+	if err == nil {
+		err = webrtc.ConfigureSimulcastExtensionHeaders(me)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("configure interceptors: %w", err)
+	}
+	return reg, nil
+}
+
+// settings are the knobs every PeerConnection shares.
+func (e *engine) settings(cfg Config, logs logging.LoggerFactory) (webrtc.SettingEngine, error) {
+	se := webrtc.SettingEngine{LoggerFactory: logs}
+	se.SetICEUDPMux(e.udp)
+	se.SetICETCPMux(e.tcp)
+	se.SetNetworkTypes([]webrtc.NetworkType{
+		webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6,
+	})
+	// DESIGN.md "ICE": loopback candidates, so everything works on 127.0.0.1 with no network.
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(usableIP)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// The server only listens: clients dial ICE-TCP (RFC 6544 passive candidates).
+	se.DisableActiveTCP(true)
+	// AES-GCM first (RFC 7714): cheaper per packet than AES-CM with HMAC-SHA1.
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+	if cfg.PublicIP != "" {
+		// NAT 1:1: advertise the public address in place of every host address.
+		err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: []string{cfg.PublicIP}, AsCandidateType: webrtc.ICECandidateTypeHost,
+		})
+		if err != nil {
+			return se, fmt.Errorf("public IP %q: %w", cfg.PublicIP, err)
+		}
+	}
+	return se, nil
+}
+
+// usableIP drops IPv6 link-local addresses: they need a zone and never reach a client
+// through the media port.
+func usableIP(ip net.IP) bool { return !ip.IsLinkLocalUnicast() }
+
+// listenMedia binds the UDP mux (one socket per local address, all on one port) and the
+// ICE-TCP listener on the same port number. Port 0 picks a free port; a race for it with
+// another process is retried a few times.
+func listenMedia(port int, logs logging.LoggerFactory) (*engine, error) {
+	if port != 0 {
+		return listenPort(port, logs)
+	}
+	var errs []error
+	for range 8 {
+		free, err := freeUDPPort()
+		if err != nil {
+			return nil, err
+		}
+		e, err := listenPort(free, logs)
+		if err == nil {
+			return e, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("no free media port: %w", errors.Join(errs...))
+}
+
+func listenPort(port int, logs logging.LoggerFactory) (*engine, error) {
+	udp, err := ice.NewMultiUDPMuxFromPort(port,
+		ice.UDPMuxFromPortWithLoopback(),
+		ice.UDPMuxFromPortWithIPFilter(usableIP),
+		ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux")))
+	if err != nil {
+		return nil, fmt.Errorf("listen udp %d: %w", port, err)
+	}
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+	if err != nil {
+		udp.Close()
+		return nil, fmt.Errorf("listen tcp %d: %w", port, err)
+	}
+	tcp := webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), ln, 8)
+	return &engine{udp: udp, tcp: tcp, port: port}, nil
+}
+
+// freeUDPPort asks the kernel for a port that is free on every address right now.
+func freeUDPPort() (int, error) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{})
+	if err != nil {
+		return 0, fmt.Errorf("find a free udp port: %w", err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port, nil
+}
+
+// close releases the sockets (the TCP mux closes its listener); PeerConnections must be
+// closed first.
+func (e *engine) close() error {
+	return errors.Join(e.udp.Close(), e.tcp.Close())
+}

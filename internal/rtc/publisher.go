@@ -1,0 +1,154 @@
+package rtc
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/footlight/footlight/internal/stage"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// publisher is the publish side of a session: its tracks and the subscriptions watching them.
+type publisher struct {
+	sess       *session
+	publishing atomic.Bool // StartPublish succeeded, so ending calls StopPublish
+
+	mu      sync.Mutex // guards tracks, subs and stopped
+	tracks  []*upTrack
+	subs    map[*subscriber]struct{}
+	stopped bool
+}
+
+// publish joins, starts publishing and answers the offer. On error the caller ends x.
+func (s *SFU) publish(ctx context.Context, x *session, userAgent string, offer string, parsed *sdp.SessionDescription) (string, error) {
+	m, err := x.join(ctx, userAgent)
+	if err != nil {
+		return "", err
+	}
+	// DESIGN.md: one live publish per token; a second publish replaces the first.
+	if old := s.publisher(x.stageArn, x.participantID); old != nil {
+		old.sess.end(stage.ReasonReplaced)
+	}
+	if err := m.StartPublish(ctx); err != nil {
+		return "", fmt.Errorf("start publish %s: %w", x.participantID, err)
+	}
+	x.pub.publishing.Store(true)
+	pc, err := x.newPC()
+	if err != nil {
+		return "", err
+	}
+	pc.OnTrack(x.pub.onTrack)
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", fmt.Errorf("%w: %w", errBadOffer, err)
+	}
+	if err := x.pub.accept(pc, parsed); err != nil {
+		return "", err
+	}
+	return x.negotiate(ctx, pc)
+}
+
+// accept chooses the codec of every m-line the client sends on and makes its upTrack.
+func (p *publisher) accept(pc *webrtc.PeerConnection, offer *sdp.SessionDescription) error {
+	var tracks []*upTrack
+	for _, tr := range pc.GetTransceivers() {
+		md := mediaByMid(offer, tr.Mid())
+		if md == nil || tr.Direction() != webrtc.RTPTransceiverDirectionRecvonly {
+			continue
+		}
+		prefs, ok := pickCodec(tr.Kind(), offeredCodecs(md))
+		if !ok {
+			return fmt.Errorf("%w: the %s m-line offers neither H.264 (baseline, packetization-mode 1), VP8 nor Opus",
+				errNoCodec, tr.Kind())
+		}
+		if err := tr.SetCodecPreferences(prefs); err != nil {
+			return fmt.Errorf("%w: %w", errNoCodec, err)
+		}
+		tracks = append(tracks, newUpTrack(upTrackParams{
+			mid: tr.Mid(), kind: tr.Kind(), codec: prefs[0], rid: bestRID(md),
+			streamID: p.sess.participantID, pc: pc, log: p.sess.log,
+		}))
+	}
+	if len(tracks) == 0 {
+		return fmt.Errorf("%w: the offer sends no audio or video", errBadOffer)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tracks = tracks
+	return nil
+}
+
+// onTrack runs on pion's goroutine when a stream arrives: the forwarded layer gets its
+// forwarding loop, any other simulcast layer is drained. Both end when the connection closes.
+func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	u := p.trackOf(recv.RTPTransceiver())
+	spawn := p.sess.sfu.spawn
+	spawn(func() { drainRTCP(recv, remote.RID()) })
+	if u == nil || remote.RID() != u.rid {
+		spawn(func() { drain(remote) })
+		return
+	}
+	spawn(func() { u.readLoop(remote) })
+}
+
+// trackOf finds the upTrack of a transceiver's m-line.
+func (p *publisher) trackOf(tr *webrtc.RTPTransceiver) *upTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, u := range p.tracks {
+		if tr != nil && u.mid == tr.Mid() {
+			return u
+		}
+	}
+	return nil
+}
+
+// upTracks returns the tracks subscribers can watch.
+func (p *publisher) upTracks() []*upTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tracks
+}
+
+// addSubscriber registers a subscription to close when the publish ends; false if it has.
+func (p *publisher) addSubscriber(sub *subscriber) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return false
+	}
+	if p.subs == nil {
+		p.subs = map[*subscriber]struct{}{}
+	}
+	p.subs[sub] = struct{}{}
+	return true
+}
+
+func (p *publisher) removeSubscriber(sub *subscriber) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.subs, sub)
+}
+
+// stop runs when the publish session ends, after its PeerConnection closed: every
+// subscription to it closes too (DESIGN.md), then the domain hears the publish stopped.
+func (p *publisher) stop(ctx context.Context, m Member) {
+	p.mu.Lock()
+	p.stopped = true
+	tracks, subs := p.tracks, p.subs
+	p.subs = nil
+	p.mu.Unlock()
+	for _, u := range tracks {
+		u.close()
+	}
+	list := make([]*session, 0, len(subs))
+	for sub := range subs {
+		list = append(list, sub.sess)
+	}
+	endAll(list, "publisher left")
+	if m != nil && p.publishing.Load() {
+		m.StopPublish(ctx)
+	}
+}

@@ -1,0 +1,205 @@
+package rtc
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+const (
+	// pliInterval spaces the keyframe requests sent to a publisher: every request costs it a
+	// large frame, and one keyframe serves every subscriber waiting at that moment.
+	pliInterval = 500 * time.Millisecond
+	// receiveBufSize holds any packet pion delivers (its receive MTU is 1460).
+	receiveBufSize = 1500
+)
+
+// upTrack is one published media line (audio or video) and the downtracks that watch it. One
+// goroutine, readLoop, reads the forwarded stream and alone writes it to every downtrack
+// (STYLE.md "The RTP hot path").
+type upTrack struct {
+	mid      string // the publisher's m-line
+	kind     webrtc.RTPCodecType
+	codec    webrtc.RTPCodecParameters // the one codec the answer allowed on this m-line
+	rid      string                    // the simulcast layer forwarded; "" without simulcast
+	streamID string                    // the publisher's participant id (msid stream)
+	keyframe func([]byte) bool         // the codec's keyframe detector; nil for audio
+	pc       *webrtc.PeerConnection    // the publisher's, for PLI
+	log      *slog.Logger
+	epoch    time.Time // origin of the monotonic clock now() reads
+
+	subsMu sync.Mutex                   // serializes rebuilds of subs; readers never take it
+	subs   atomic.Pointer[[]*downTrack] // immutable; replaced copy-on-write on join and leave
+
+	ssrc       atomic.Uint32 // the forwarded stream's SSRC; 0 until it arrives
+	lastPLI    atomic.Int64  // when the last PLI went out, on now()'s clock
+	pliPending atomic.Bool   // a PLI is scheduled on pliTimer
+	pliTimer   *time.Timer   // sends the scheduled PLI; stopped by close
+	plis       atomic.Uint64
+
+	// Owned by readLoop.
+	buf       []byte
+	pkt       rtp.Packet
+	packets   uint64
+	malformed uint64
+}
+
+// upTrackParams describes one published m-line.
+type upTrackParams struct {
+	mid      string
+	kind     webrtc.RTPCodecType
+	codec    webrtc.RTPCodecParameters
+	rid      string
+	streamID string
+	pc       *webrtc.PeerConnection
+	log      *slog.Logger
+}
+
+// newUpTrack prepares the track of one m-line; readLoop starts when pion delivers the stream.
+func newUpTrack(p upTrackParams) *upTrack {
+	u := &upTrack{
+		mid: p.mid, kind: p.kind, codec: p.codec, rid: p.rid, streamID: p.streamID, pc: p.pc,
+		log:   p.log.With("track_id", p.kind.String()+"-"+p.mid),
+		epoch: time.Now(),
+		buf:   make([]byte, receiveBufSize),
+	}
+	switch {
+	case isMime(p.codec, webrtc.MimeTypeH264):
+		u.keyframe = isH264Keyframe
+	case isMime(p.codec, webrtc.MimeTypeVP8):
+		u.keyframe = isVP8Keyframe
+	}
+	u.subs.Store(&[]*downTrack{})
+	u.lastPLI.Store(-int64(pliInterval))
+	u.pliTimer = time.AfterFunc(time.Hour, u.sendPLI)
+	u.pliTimer.Stop()
+	return u
+}
+
+// now is the time on the track's monotonic clock, in nanoseconds.
+func (u *upTrack) now() int64 { return int64(time.Since(u.epoch)) }
+
+// readLoop reads the forwarded stream until the PeerConnection closes. It reads raw packets
+// into one reused buffer and packet (TrackRemote.ReadRTP allocates twice per packet).
+func (u *upTrack) readLoop(remote *webrtc.TrackRemote) {
+	u.ssrc.Store(uint32(remote.SSRC()))
+	u.requestKeyframe() // subscribers may be waiting already
+	for {
+		n, _, err := remote.Read(u.buf)
+		if err != nil {
+			u.finish(err)
+			return
+		}
+		if u.pkt.Unmarshal(u.buf[:n]) != nil {
+			u.malformed++
+			continue
+		}
+		u.packets++
+		u.forward(u.now())
+	}
+}
+
+// forward writes u.pkt to every downtrack. It is the per-packet path: no lock, no
+// allocation, no waiting.
+func (u *upTrack) forward(now int64) {
+	key := u.keyframe != nil && u.keyframe(u.pkt.Payload)
+	for _, d := range *u.subs.Load() {
+		d.writeRTP(&u.pkt, key, now)
+	}
+}
+
+// finish logs the loop's counts when the stream ends.
+func (u *upTrack) finish(err error) {
+	attrs := []any{"packets", u.packets, "malformed", u.malformed, "plis", u.plis.Load()}
+	if !errors.Is(err, io.EOF) {
+		attrs = append(attrs, "err", err)
+	}
+	u.log.Info("track ended", attrs...)
+}
+
+// close stops keyframe requests; the loop itself ends when the PeerConnection closes.
+func (u *upTrack) close() { u.pliTimer.Stop() }
+
+// addSub starts forwarding to d.
+func (u *upTrack) addSub(d *downTrack) {
+	u.subsMu.Lock()
+	defer u.subsMu.Unlock()
+	old := *u.subs.Load()
+	next := make([]*downTrack, 0, len(old)+1)
+	next = append(append(next, old...), d)
+	u.subs.Store(&next)
+}
+
+// removeSub stops forwarding to d; removing an absent downtrack does nothing.
+func (u *upTrack) removeSub(d *downTrack) {
+	u.subsMu.Lock()
+	defer u.subsMu.Unlock()
+	old := *u.subs.Load()
+	next := make([]*downTrack, 0, len(old))
+	for _, x := range old {
+		if x != d {
+			next = append(next, x)
+		}
+	}
+	u.subs.Store(&next)
+}
+
+// requestKeyframe asks the publisher for a keyframe (RFC 4585 §6.3.1 PLI), at most once per
+// pliInterval: a request inside the interval is sent when it ends. Never blocks, never
+// allocates; the PLI goes out on the timer's goroutine.
+func (u *upTrack) requestKeyframe() {
+	if u.keyframe == nil || !u.pliPending.CompareAndSwap(false, true) {
+		return
+	}
+	wait := time.Duration(u.lastPLI.Load() + int64(pliInterval) - u.now())
+	u.pliTimer.Reset(max(wait, 0))
+}
+
+// sendPLI runs on pliTimer.
+func (u *upTrack) sendPLI() {
+	defer u.pliPending.Store(false)
+	ssrc := u.ssrc.Load()
+	if ssrc == 0 {
+		return // readLoop asks again when the stream arrives
+	}
+	u.lastPLI.Store(u.now())
+	err := u.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	if err == nil {
+		u.plis.Add(1)
+	}
+}
+
+// drain reads a stream nobody watches (a simulcast layer not forwarded), so pion's buffers
+// and interceptors keep working, until the PeerConnection closes.
+func drain(remote *webrtc.TrackRemote) {
+	buf := make([]byte, receiveBufSize)
+	for {
+		if _, _, err := remote.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// drainRTCP reads a receiver's RTCP (sender reports) so the report interceptor sees it, until
+// the PeerConnection closes.
+func drainRTCP(recv *webrtc.RTPReceiver, rid string) {
+	buf := make([]byte, receiveBufSize)
+	for {
+		var err error
+		if rid == "" {
+			_, _, err = recv.Read(buf)
+		} else {
+			_, _, err = recv.ReadSimulcast(buf, rid)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
