@@ -15,7 +15,7 @@ func (s *SQLite) CreateStageWithTokens(ctx context.Context, st *Stage, tokens []
 	if err != nil {
 		return fmt.Errorf("create stage %s: %w", st.Arn, err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO resources(arn, type, body) VALUES (?, 'stage', ?)`, st.Arn, body); err != nil {
 			return err
 		}
@@ -34,7 +34,7 @@ func (s *SQLite) CreateStageWithTokens(ctx context.Context, st *Stage, tokens []
 
 // CreateParticipantToken records an issued token; ErrNotFound if its stage does not exist.
 func (s *SQLite) CreateParticipantToken(ctx context.Context, t *ParticipantToken) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM resources WHERE arn = ? AND type = 'stage'`, t.StageArn).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {

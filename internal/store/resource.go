@@ -46,7 +46,7 @@ func (r Repo[T]) Create(ctx context.Context, arn string, v *T, guards ...Guard) 
 	if err != nil {
 		return fmt.Errorf("create %s %s: %w", r.typ, arn, err)
 	}
-	return r.s.write(ctx, func(tx *sql.Tx) error {
+	return r.s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, g := range guards {
 			if err := g(ctx, tx); err != nil {
 				return fmt.Errorf("create %s %s: %w", r.typ, arn, err)
@@ -63,7 +63,7 @@ func (r Repo[T]) Create(ctx context.Context, arn string, v *T, guards ...Guard) 
 // Get returns the resource with that ARN, or ErrNotFound.
 func (r Repo[T]) Get(ctx context.Context, arn string) (*T, error) {
 	var body string
-	err := r.s.r.QueryRowContext(ctx, `SELECT body FROM resources WHERE arn = ? AND type = ?`, arn, r.typ).Scan(&body)
+	err := r.s.queryRow(ctx, `SELECT body FROM resources WHERE arn = ? AND type = ?`, arn, r.typ).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &NotFoundError{Type: r.typ, ID: arn}
 	}
@@ -76,7 +76,7 @@ func (r Repo[T]) Get(ctx context.Context, arn string) (*T, error) {
 // Update applies fn to the stored resource and saves the result, atomically.
 func (r Repo[T]) Update(ctx context.Context, arn string, fn func(*T) error) (*T, error) {
 	var out *T
-	err := r.s.write(ctx, func(tx *sql.Tx) error {
+	err := r.s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var body string
 		err := tx.QueryRowContext(ctx, `SELECT body FROM resources WHERE arn = ? AND type = ?`, arn, r.typ).Scan(&body)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -106,7 +106,7 @@ func (r Repo[T]) Update(ctx context.Context, arn string, fn func(*T) error) (*T,
 
 // Delete removes the resource after guards pass; ErrNotFound when there is none.
 func (r Repo[T]) Delete(ctx context.Context, arn string, guards ...Guard) error {
-	err := r.s.write(ctx, func(tx *sql.Tx) error {
+	err := r.s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var seq int64
 		err := tx.QueryRowContext(ctx, `SELECT seq FROM resources WHERE arn = ? AND type = ?`, arn, r.typ).Scan(&seq)
 		if errors.Is(err, sql.ErrNoRows) {

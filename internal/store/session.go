@@ -14,7 +14,7 @@ import (
 
 // ApplyLive persists a batch of live-state changes in one transaction, in order.
 func (s *SQLite) ApplyLive(ctx context.Context, writes []LiveWrite) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, w := range writes {
 			if err := applyOne(ctx, tx, w); err != nil {
 				return err
@@ -55,7 +55,7 @@ func applyOne(ctx context.Context, tx *sql.Tx, w LiveWrite) error {
 // LEFT event. It returns how many sessions it ended.
 func (s *SQLite) CloseOpenSessions(ctx context.Context, at time.Time) (int, error) {
 	n := 0
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		open, err := queryBodies[StageSession](ctx, tx, `SELECT seq, body FROM stage_sessions WHERE json_extract(body, '$.endTime') IS NULL`)
 		if err != nil {
 			return err
@@ -131,7 +131,7 @@ func queryPage[T any](ctx context.Context, q querier, max int, query string, arg
 
 // Revoke records that a participant was disconnected for good.
 func (s *SQLite) Revoke(ctx context.Context, stageArn, participantID, reason string, at time.Time) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO revocations(stage_arn, participant_id, reason, revoked_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT(stage_arn, participant_id) DO NOTHING`, stageArn, participantID, reason, at.UTC().Format(time.RFC3339Nano))
 		return err

@@ -6,9 +6,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -17,8 +19,14 @@ import (
 // and are fsynced before they return (WAL, synchronous=FULL), so an acknowledged write
 // survives kill -9 and power loss; reads use a pool of their own.
 type SQLite struct {
-	w *sql.DB // one connection: SQLite has one writer anyway, and this avoids SQLITE_BUSY
+	w *sql.DB // one connection, owned by the writer goroutine: SQLite has one writer anyway
 	r *sql.DB
+
+	writes     chan writeReq
+	closed     chan struct{} // closed by Close: stops the writer
+	writerDone chan struct{}
+	closeOnce  sync.Once
+	stmts      sync.Map // read query → *sql.Stmt prepared on r
 }
 
 // OpenSQLite opens (creating if needed) the database in dir and migrates its schema.
@@ -40,7 +48,9 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &SQLite{w: w, r: r}
+	r.SetMaxIdleConns(8) // reopening a connection per read costs more than the read
+	s := &SQLite{w: w, r: r, writes: make(chan writeReq), closed: make(chan struct{}), writerDone: make(chan struct{})}
+	go s.runWriter() // stopped by Close
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -48,16 +58,32 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 	return s, nil
 }
 
-// Close closes both connection pools.
+// Close stops the writer (a write in flight finishes first) and closes both pools.
 func (s *SQLite) Close() error {
-	return errorsJoin(s.w.Close(), s.r.Close())
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		<-s.writerDone
+		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+		err = errors.Join(s.w.Close(), s.r.Close())
+	})
+	return err
 }
 
-func errorsJoin(a, b error) error {
-	if a != nil {
-		return a
+// query runs a read through a statement prepared once per query text.
+func (s *SQLite) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
 	}
-	return b
+	st, err := s.r.PrepareContext(ctx, query)
+	if err != nil {
+		return s.r.QueryRowContext(ctx, query, args...)
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // migrations are applied in order, each once; append only.
@@ -107,7 +133,7 @@ var migrations = []string{
 }
 
 func (s *SQLite) migrate(ctx context.Context) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var version int
 		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
 			return fmt.Errorf("read schema version: %w", err)
@@ -122,18 +148,97 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	})
 }
 
-// write runs fn in one IMMEDIATE transaction and commits it (durably) when fn succeeds.
-func (s *SQLite) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+// maxBatch bounds how many writes share one transaction (and one fsync).
+const maxBatch = 128
+
+// writeReq is one write waiting for the writer goroutine.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error
+}
+
+// write runs fn durably and returns its error. Writes are group-committed: the writer
+// goroutine takes every queued write in arrival order, runs each inside its own SAVEPOINT of
+// one IMMEDIATE transaction (a failing write rolls back alone) and commits once, so concurrent
+// writes share one fsync and are served first come, first served. fn gets a context that is
+// not cancelled with the caller's: interrupting SQLite mid-transaction would abort the others.
+func (s *SQLite) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	req := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- req:
+	case <-s.closed:
+		return errors.New("store is closed")
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
+	return <-req.done // always answered, even once ctx ends: the write may have committed
+}
+
+// runWriter owns the write connection until Close; each batch is one transaction.
+func (s *SQLite) runWriter() {
+	defer close(s.writerDone)
+	for {
+		var first writeReq
+		select {
+		case first = <-s.writes:
+		case <-s.closed:
+			return
+		}
+		batch := []writeReq{first}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.writes:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.commitBatch(batch)
+	}
+}
+
+func (s *SQLite) commitBatch(batch []writeReq) {
+	errs := make([]error, len(batch))
+	tx, err := s.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		for _, r := range batch {
+			r.done <- fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	for i, r := range batch {
+		if r.ctx.Err() != nil {
+			errs[i] = r.ctx.Err() // nobody waits for it any more: don't write it
+			continue
+		}
+		errs[i] = savepoint(tx, func() error { return r.fn(context.WithoutCancel(r.ctx), tx) })
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("commit: %w", err)
+			}
+		}
 	}
-	return nil
+	for i, r := range batch {
+		r.done <- errs[i]
+	}
+}
+
+// savepoint runs fn so that its changes are undone alone if it fails.
+func savepoint(tx *sql.Tx, fn func() error) error {
+	if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if _, rerr := tx.Exec(`ROLLBACK TO w`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		tx.Exec(`RELEASE w`)
+		return err
+	}
+	_, err := tx.Exec(`RELEASE w`)
+	return err
 }

@@ -11,7 +11,7 @@ import (
 // Tags returns the tags of any resource, by ARN.
 func (s *SQLite) Tags(ctx context.Context, arn string) (Tags, error) {
 	var raw sql.NullString
-	err := s.r.QueryRowContext(ctx, `SELECT json_extract(body, '$.tags') FROM resources WHERE arn = ?`, arn).Scan(&raw)
+	err := s.queryRow(ctx, `SELECT json_extract(body, '$.tags') FROM resources WHERE arn = ?`, arn).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &NotFoundError{Type: "resource", ID: arn}
 	}
@@ -40,7 +40,7 @@ func (s *SQLite) Untag(ctx context.Context, arn string, keys []string) error {
 }
 
 func (s *SQLite) retag(ctx context.Context, arn string, change func(Tags)) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var raw sql.NullString
 		err := tx.QueryRowContext(ctx, `SELECT json_extract(body, '$.tags') FROM resources WHERE arn = ?`, arn).Scan(&raw)
 		if errors.Is(err, sql.ErrNoRows) {
