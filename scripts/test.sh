@@ -19,6 +19,13 @@ need go || { echo "Go 1.26+ is required (https://go.dev/dl/)" >&2; exit 1; }
 need node && need npm || apt_install nodejs npm
 # ffmpeg encodes the H.264/VP8/Opus the media tests publish.
 need ffmpeg || apt_install ffmpeg
+# GStreamer's webrtcbin and Debian's Python bindings for it: test/interop's WHIP publisher
+# (run with /usr/bin/python3, the interpreter those bindings are for).
+/usr/bin/python3 -c 'import gi; gi.require_version("Gst", "1.0"); gi.require_version("GstWebRTC", "1.0")
+from gi.repository import Gst; Gst.init(None)
+assert all(Gst.ElementFactory.find(e) for e in ("webrtcbin", "nicesrc", "x264enc", "opusenc", "rtph264pay"))' 2>/dev/null ||
+	apt_install python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-good \
+		gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice
 if ! aws ivs-realtime help >/dev/null 2>&1 || ! python3 -c 'import boto3' 2>/dev/null; then
 	echo "installing awscli and boto3 with pip" >&2
 	python3 -m pip install --quiet 'awscli>=1.32' 'boto3>=1.34'
