@@ -1,0 +1,129 @@
+package e2e_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/footlight/footlight/internal/servertest"
+)
+
+// TestRefusalsThroughServer: the media endpoints refuse, through the real server and with
+// tokens from the real API, an expired token (401), a token for another stage (403), a bad
+// signature (401), a subscribe-only token publishing (403, PUBLISH_ERROR
+// INSUFFICIENT_CAPABILITIES), a disconnected participant coming back (403), and a
+// subscription to someone who does not publish (404, SUBSCRIBE_ERROR PUBLISHER_NOT_FOUND).
+func TestRefusalsThroughServer(t *testing.T) {
+	s := servertest.Start(t, nil)
+	c, ctx := s.Client(), context.Background()
+	st, toks := createStage(t, c,
+		tokenConfig{user: "anchor"}, tokenConfig{user: "viewer-only", caps: []string{"SUBSCRIBE"}},
+		tokenConfig{user: "kicked"}, tokenConfig{user: "idle"}, tokenConfig{user: "watcher", caps: []string{"SUBSCRIBE"}})
+	_, otherToks := createStage(t, c, tokenConfig{user: "elsewhere"})
+	whip := st.Endpoints.WHIP
+	frames := h264Frames(t, 1, 30)
+	// The anchor keeps the stage's session alive through the test, so every refusal's
+	// event lands in one session.
+	anchor, _, err := dialEvents(t, st, toks[0].Token)
+	if err != nil {
+		t.Fatalf("anchor's events websocket: %v", err)
+	}
+	anchor.next() // STAGE_STATE
+	session := activeSession(t, c, st.Arn)
+	offer := func() string {
+		t.Helper()
+		return gatheredOffer(t, newPublisher(t, newClientPC(t), "offer", "", frames).pc)
+	}
+	expect := func(what string, r whipResp, status int) {
+		t.Helper()
+		if r.status != status {
+			t.Errorf("%s: %d %q, want %d", what, r.status, r.body, status)
+		}
+		if ct := r.header.Get("Content-Type"); r.status >= 400 && !strings.HasPrefix(ct, "text/plain") {
+			t.Errorf("%s: refusal Content-Type %q, want text/plain", what, ct)
+		}
+	}
+
+	// Customer-signed tokens: a P-384 key imported with ImportPublicKey, kid = its ARN.
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imported struct {
+		PublicKey struct{ Arn string } `json:"publicKey"`
+	}
+	material := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	if err := c.Call(ctx, "ImportPublicKey", map[string]any{"publicKeyMaterial": material, "name": "e2e"}, &imported); err != nil {
+		t.Fatalf("ImportPublicKey: %v", err)
+	}
+	stageID := st.Arn[strings.LastIndex(st.Arn, "/")+1:]
+	selfSigned := func(jti string, iat, exp time.Time) string {
+		t.Helper()
+		tok := jwt.NewWithClaims(jwt.SigningMethodES384, jwt.MapClaims{
+			"exp": exp.Unix(), "iat": iat.Unix(), "jti": jti,
+			"resource": st.Arn, "topic": stageID,
+			"events_url": st.Endpoints.Events, "whip_url": whip,
+			"user_id": jti, "attributes": map[string]string{},
+			"capabilities": map[string]bool{"allow_publish": true, "allow_subscribe": true}, "version": "1.0",
+		})
+		tok.Header["kid"] = imported.PublicKey.Arn
+		signed, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return signed
+	}
+	now := time.Now()
+	// Control: the same key and claims with a future exp publish, so the 401 below is the
+	// expiry's doing.
+	valid := selfSigned("customerValid", now.Add(-time.Minute), now.Add(time.Hour))
+	expect("customer-signed token", postOffer(t, whip, valid, offer()), http.StatusCreated)
+	expired := selfSigned("customerLate", now.Add(-2*time.Hour), now.Add(-time.Hour))
+	expect("expired token", postOffer(t, whip, expired, offer()), http.StatusUnauthorized)
+
+	// A token of another stage on this stage's URL.
+	expect("token for another stage", postOffer(t, whip, otherToks[0].Token, offer()), http.StatusForbidden)
+	expect("token for another stage, subscribing", postOffer(t, whip+"/subscribe/"+toks[2].ParticipantID, otherToks[0].Token, offer()), http.StatusForbidden)
+
+	// A bad signature: one character of the signature changed.
+	tok := toks[3].Token
+	i := strings.LastIndex(tok, ".") + 10
+	flipped := byte('A')
+	if tok[i] == 'A' {
+		flipped = 'B'
+	}
+	bad := tok[:i] + string(flipped) + tok[i+1:]
+	expect("bad signature", postOffer(t, whip, bad, offer()), http.StatusUnauthorized)
+
+	// A subscribe-only token publishing.
+	expect("subscribe-only token publishing", postOffer(t, whip, toks[1].Token, offer()), http.StatusForbidden)
+	waitEvent(t, c, st.Arn, session, toks[1].ParticipantID, "PUBLISH_ERROR", "", "INSUFFICIENT_CAPABILITIES")
+
+	// A disconnected participant coming back.
+	kicked := startPublisher(t, whip, toks[2].ParticipantID, toks[2].Token, frames)
+	waitConnected(t, kicked.pc, "publisher to disconnect")
+	if err := c.Call(ctx, "DisconnectParticipant", map[string]string{"stageArn": st.Arn, "participantId": kicked.id, "reason": "e2e"}, nil); err != nil {
+		t.Fatalf("DisconnectParticipant: %v", err)
+	}
+	expect("disconnected participant publishing again", postOffer(t, whip, toks[2].Token, offer()), http.StatusForbidden)
+	sub := newSubscriber(t, newClientPC(t), toks[0].ParticipantID, toks[2].Token)
+	expect("disconnected participant subscribing", postOffer(t, whip+"/subscribe/"+toks[0].ParticipantID, toks[2].Token, gatheredOffer(t, sub.pc)), http.StatusForbidden)
+
+	// A subscription to a participant that does not publish.
+	watch := newSubscriber(t, newClientPC(t), toks[3].ParticipantID, toks[4].Token)
+	expect("subscribing to a non-publisher", postOffer(t, whip+"/subscribe/"+toks[3].ParticipantID, toks[4].Token, gatheredOffer(t, watch.pc)), http.StatusNotFound)
+	waitEvent(t, c, st.Arn, session, toks[4].ParticipantID, "SUBSCRIBE_ERROR", toks[3].ParticipantID, "PUBLISHER_NOT_FOUND")
+}
