@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -146,23 +147,64 @@ func mediaByMid(sd *sdp.SessionDescription, mid string) *sdp.MediaDescription {
 	return nil
 }
 
-// bestRID names the simulcast layer to forward: the highest-quality RID the offer sends
-// (RFC 8853), by the names encoders use; "" without simulcast.
-func bestRID(md *sdp.MediaDescription) string {
-	best, bestRank := "", -1
+// simulcastRIDs lists the simulcast layers (RFC 8853) the offer sends, lowest quality first,
+// or nil without simulcast. Layers named as encoders name them (ridRank) are ordered by
+// quality; if any name is unknown, the order of the a=simulcast attribute is taken as
+// lowest first, as browsers list them.
+func simulcastRIDs(md *sdp.MediaDescription) []string {
+	var sent []string
 	for _, a := range md.Attributes {
 		if a.Key != "rid" {
 			continue
 		}
 		id, rest, _ := strings.Cut(a.Value, " ")
-		if !strings.HasPrefix(rest, "send") {
-			continue
-		}
-		if r := ridRank(id); r > bestRank {
-			best, bestRank = id, r
+		if strings.HasPrefix(rest, "send") {
+			sent = append(sent, id)
 		}
 	}
-	return best
+	if len(sent) == 0 {
+		return nil
+	}
+	known := true
+	for _, id := range sent {
+		known = known && ridRank(id) > 0
+	}
+	if known {
+		slices.SortStableFunc(sent, func(a, b string) int { return ridRank(a) - ridRank(b) })
+		return sent
+	}
+	order := simulcastOrder(md)
+	pos := func(id string) int {
+		if i := slices.Index(order, id); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	slices.SortStableFunc(sent, func(a, b string) int { return pos(a) - pos(b) })
+	return sent
+}
+
+// simulcastOrder lists the RIDs of the a=simulcast send direction in order (RFC 8853 §5.1:
+// "send" then ';'-separated streams, each ','-separated alternatives, '~' marking paused).
+func simulcastOrder(md *sdp.MediaDescription) []string {
+	v, ok := md.Attribute("simulcast")
+	if !ok {
+		return nil
+	}
+	fields := strings.Fields(v)
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i] != "send" {
+			continue
+		}
+		var out []string
+		for _, stream := range strings.Split(fields[i+1], ";") {
+			for _, alt := range strings.Split(stream, ",") {
+				out = append(out, strings.TrimPrefix(alt, "~"))
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // ridRank orders the layer names IVS (hi/mid/low) and browsers' samples (f/h/q) use.

@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pion/sdp/v3"
@@ -89,16 +90,17 @@ func h264With(fmtp string) webrtc.RTPCodecParameters {
 	}}
 }
 
-func TestBestRID(t *testing.T) {
+func TestSimulcastRIDs(t *testing.T) {
 	tests := []struct {
 		name string
 		rids string
 		want string
 	}{
 		{"no simulcast", "", ""},
-		{"browser names", "a=rid:q send\r\na=rid:h send\r\na=rid:f send\r\n", "f"},
-		{"IVS names", "a=rid:low send\r\na=rid:hi send\r\na=rid:mid send\r\n", "hi"},
+		{"browser names", "a=rid:f send\r\na=rid:q send\r\na=rid:h send\r\n", "q,h,f"},
+		{"IVS names", "a=rid:low send\r\na=rid:hi send\r\na=rid:mid send\r\n", "low,mid,hi"},
 		{"receive rids ignored", "a=rid:f recv\r\na=rid:q send\r\n", "q"},
+		{"unknown names in simulcast order", "a=rid:c send\r\na=rid:a send\r\na=rid:b send\r\na=simulcast:send a;~b;c\r\n", "a,b,c"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,8 +108,8 @@ func TestBestRID(t *testing.T) {
 			if err := sd.UnmarshalString("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n" + tt.rids); err != nil {
 				t.Fatal(err)
 			}
-			if got := bestRID(sd.MediaDescriptions[0]); got != tt.want {
-				t.Errorf("bestRID = %q, want %q", got, tt.want)
+			if got := strings.Join(simulcastRIDs(sd.MediaDescriptions[0]), ","); got != tt.want {
+				t.Errorf("simulcastRIDs = %q, want %q", got, tt.want)
 			}
 		})
 	}

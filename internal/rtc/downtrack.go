@@ -12,20 +12,30 @@ import (
 // PLI or the keyframe it caused was lost.
 const keyAskInterval = int64(1e9)
 
-// downTrack is one subscriber's copy of an upTrack. It implements webrtc.TrackLocal, so each
-// subscriber gets its own SSRC, payload type and sequence/timestamp space; the up track's
-// forwarding goroutine writes to it.
+// downTrack is one subscriber's copy of an m-line. It implements webrtc.TrackLocal, so each
+// subscriber gets its own SSRC, payload type and sequence/timestamp space. With simulcast it
+// is in every layer's subscriber list and forwards one layer, cur, switching to target at a
+// keyframe of target; the layer choice is the RTCP goroutine's (bwe.go).
+//
+// Several layer goroutines call writeRTP concurrently. Whoever wins the busy flag owns the
+// fields below "Owned by" for that packet; the CompareAndSwap and the Store that releases it
+// order one owner's writes before the next owner's reads (Go memory model: atomics are
+// sequentially consistent).
 type downTrack struct {
-	up *upTrack
+	up     *upTrack   // the m-line's highest layer: codec, names
+	layers []*upTrack // up.layers, lowest quality first
 
-	// Set by Bind before the downtrack joins up.subs; read-only afterwards.
+	// Set by Bind before the downtrack joins the layers' subs; read-only afterwards.
 	ssrc      uint32
 	clockRate uint32
 	writer    webrtc.TrackLocalWriter
 
-	active atomic.Bool // the subscriber's PeerConnection is connected: forward
+	active atomic.Bool  // the subscriber's PeerConnection is connected: forward
+	cur    atomic.Int32 // the layer forwarded; written only by busy's owner
+	target atomic.Int32 // the layer wanted; written by the RTCP goroutine
+	busy   atomic.Bool  // a layer goroutine is writing; see above
 
-	// Owned by the up track's forwarding goroutine.
+	// Owned by the holder of busy.
 	hdr     rtp.Header
 	m       munger
 	srcSSRC uint32 // the incoming stream the munger is based on
@@ -33,17 +43,23 @@ type downTrack struct {
 	rebase  bool   // the next packet forwarded re-bases the munger
 	keyAsk  int64  // when this downtrack last asked for a keyframe
 
-	// Counts, logged when the subscription ends.
-	sent, dropped, failed atomic.Uint64
+	// Counts, logged when the subscription ends. contended: packets a layer goroutine
+	// dropped because another held busy.
+	sent, dropped, failed, contended, switches atomic.Uint64
 }
 
 func newDownTrack(up *upTrack) *downTrack {
-	return &downTrack{
+	d := &downTrack{
 		up:      up,
+		layers:  up.layers,
 		m:       newMunger(uint16(rand.Uint32()), rand.Uint32()),
 		waitKey: up.keyframe != nil,
 		rebase:  true,
 	}
+	top := int32(len(up.layers) - 1) // without a bandwidth signal: the best layer
+	d.cur.Store(top)
+	d.target.Store(top)
+	return d
 }
 
 // Bind is called by pion when the subscriber's answer is applied: it picks the negotiated
@@ -57,20 +73,29 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	d.clockRate = codec.ClockRate
 	d.writer = ctx.WriteStream()
 	d.hdr = rtp.Header{Version: 2, PayloadType: uint8(codec.PayloadType), SSRC: d.ssrc}
-	d.up.addSub(d) // publishes the fields above to the forwarding goroutine
+	for _, l := range d.layers {
+		l.addSub(d) // publishes the fields above to the forwarding goroutines
+	}
 	return codec, nil
 }
 
 // Unbind is called by pion when the sender stops.
 func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
-	d.up.removeSub(d)
+	d.leave()
 	return nil
+}
+
+// leave stops forwarding from every layer; leaving twice does nothing.
+func (d *downTrack) leave() {
+	for _, l := range d.layers {
+		l.removeSub(d)
+	}
 }
 
 // ID is the track id in the subscriber's SDP: the kind and the publisher's mid.
 func (d *downTrack) ID() string { return d.up.kind.String() + "-" + d.up.mid }
 
-// RID is empty: a subscriber receives one layer.
+// RID is empty: a subscriber receives one layer at a time, as one stream.
 func (d *downTrack) RID() string { return "" }
 
 // StreamID groups a publisher's tracks: its participant id.
@@ -83,23 +108,73 @@ func (d *downTrack) Kind() webrtc.RTPCodecType { return d.up.kind }
 // is ready are dropped by pion, and a dropped keyframe would leave the picture black.
 func (d *downTrack) activate() {
 	d.active.Store(true)
-	d.up.requestKeyframe()
+	d.layers[d.target.Load()].requestKeyframe()
 }
 
-// writeRTP forwards one packet with this subscriber's SSRC, payload type, sequence number
-// and timestamp. It never waits and never allocates: a failed or dropped write is counted.
-// key reports whether the packet starts a keyframe.
-func (d *downTrack) writeRTP(p *rtp.Packet, key bool, now int64) {
+// setTarget chooses the layer to forward from the next keyframe on; it asks that layer for
+// one. Called by the RTCP goroutine; reports whether the target changed.
+func (d *downTrack) setTarget(layer int32) bool {
+	if d.target.Swap(layer) == layer {
+		return false
+	}
+	if layer != d.cur.Load() {
+		d.layers[layer].requestKeyframe()
+	}
+	return true
+}
+
+// keyframeRequested asks for a keyframe of the layer the subscriber receives (its PLI or FIR)
+// and of the one it is waiting to switch to.
+func (d *downTrack) keyframeRequested() {
+	cur, target := d.cur.Load(), d.target.Load()
+	d.layers[cur].requestKeyframe()
+	if target != cur {
+		d.layers[target].requestKeyframe()
+	}
+}
+
+// writeRTP forwards one packet of layer with this subscriber's SSRC, payload type, sequence
+// number and timestamp. It never waits and never allocates: a failed or dropped write is
+// counted. key reports whether the packet starts a keyframe.
+func (d *downTrack) writeRTP(p *rtp.Packet, layer int32, key bool, now int64) {
 	if !d.active.Load() {
 		return
+	}
+	// Most packets of other layers are not wanted: skip them without contending for busy.
+	if layer != d.cur.Load() && (!key || layer != d.target.Load()) {
+		return
+	}
+	if !d.busy.CompareAndSwap(false, true) {
+		d.contended.Add(1)
+		return
+	}
+	d.write(p, layer, key, now)
+	d.busy.Store(false)
+}
+
+// write is writeRTP's work while it holds busy.
+func (d *downTrack) write(p *rtp.Packet, layer int32, key bool, now int64) {
+	cur, target := d.cur.Load(), d.target.Load()
+	if layer != cur {
+		if layer != target || !key {
+			return
+		}
+		// Switch at target's keyframe; the new SSRC below re-bases the munger, so the
+		// subscriber's sequence numbers and timestamps continue.
+		cur = target
+		d.cur.Store(cur)
+		d.switches.Add(1)
 	}
 	if p.SSRC != d.srcSSRC { // a new source: continue the stream from its next keyframe
 		d.srcSSRC, d.rebase, d.waitKey = p.SSRC, true, d.up.keyframe != nil
 	}
 	if d.waitKey && !key {
 		d.dropped.Add(1)
-		d.askKeyframe(now)
+		d.askKeyframe(d.layers[cur], now)
 		return
+	}
+	if target != cur {
+		d.askKeyframe(d.layers[target], now)
 	}
 	if d.rebase {
 		d.m.rebase(p.SequenceNumber, p.Timestamp, now, d.clockRate)
@@ -118,10 +193,11 @@ func (d *downTrack) writeRTP(p *rtp.Packet, key bool, now int64) {
 	}
 }
 
-// askKeyframe re-asks the publisher while this downtrack waits, at most once per interval.
-func (d *downTrack) askKeyframe(now int64) {
+// askKeyframe re-asks a layer for a keyframe while this downtrack waits for one, at most
+// once per interval.
+func (d *downTrack) askKeyframe(u *upTrack, now int64) {
 	if now-d.keyAsk >= keyAskInterval {
 		d.keyAsk = now
-		d.up.requestKeyframe()
+		u.requestKeyframe()
 	}
 }

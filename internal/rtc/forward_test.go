@@ -152,3 +152,114 @@ func BenchmarkMunger(b *testing.B) {
 		m.rewrite(seq, uint32(seq)*3000, int64(seq))
 	}
 }
+
+// simulcastForwarding is a three-layer m-line fanning out to n simulcast downtracks; each
+// step delivers one packet on every layer, as the three layer goroutines would.
+type simulcastForwarding struct {
+	layers  []*upTrack
+	downs   []*downTrack
+	writers []*continuityWriter
+	raw     [][]byte // one marshaled packet per layer, rewritten in place
+	key     []byte   // a keyframe start's payload
+	seq     uint16
+	now     int64
+}
+
+// continuityWriter counts packets and sequence-number gaps.
+type continuityWriter struct {
+	packets, gaps uint64
+	lastSeq       uint16
+}
+
+func (w *continuityWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	if w.packets > 0 && h.SequenceNumber != w.lastSeq+1 {
+		w.gaps++
+	}
+	w.packets++
+	w.lastSeq = h.SequenceNumber
+	return h.MarshalSize() + len(payload), nil
+}
+
+func (w *continuityWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func newSimulcastForwarding(tb testing.TB, n int) *simulcastForwarding {
+	tb.Helper()
+	top := newLayers(upTrackParams{
+		mid: "0", kind: webrtc.RTPCodecTypeVideo, codec: testH264, streamID: "alice",
+		log: slog.New(slog.DiscardHandler),
+	}, []string{"q", "h", "f"})
+	f := &simulcastForwarding{layers: top.layers, key: []byte{0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce}}
+	for _, l := range f.layers {
+		// Keyframe requests stay pending: a PLI going out runs on a timer goroutine, whose
+		// start would count as an allocation of the packet path.
+		l.lastPLI.Store(1 << 62)
+		tb.Cleanup(l.close)
+	}
+	for i := range n {
+		w := &continuityWriter{}
+		d := newDownTrack(top)
+		if _, err := d.Bind(trackContext{codecs: []webrtc.RTPCodecParameters{testH264}, ssrc: webrtc.SSRC(1000 + i), w: w}); err != nil {
+			tb.Fatal(err)
+		}
+		d.active.Store(true)
+		f.downs = append(f.downs, d)
+		f.writers = append(f.writers, w)
+	}
+	payload := make([]byte, 1100)
+	payload[0], payload[1] = 0x7c, 0x05 // FU-A middle
+	for i := range f.layers {
+		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, Timestamp: 3000, SSRC: uint32(0xabc + i)}, Payload: payload}
+		raw, err := p.Marshal()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		f.raw = append(f.raw, raw)
+	}
+	return f
+}
+
+// step delivers the next packet on every layer: every 30th starts a keyframe (STAP-A with
+// SPS and PPS), and every 100th step the downtracks' target moves to the next layer.
+func (f *simulcastForwarding) step() {
+	if f.seq%100 == 50 {
+		for _, d := range f.downs {
+			d.setTarget((d.target.Load() + 1) % int32(len(f.layers)))
+		}
+	}
+	for i, l := range f.layers {
+		raw := f.raw[i]
+		binary.BigEndian.PutUint16(raw[2:], f.seq)
+		binary.BigEndian.PutUint32(raw[4:], uint32(f.seq)*3000)
+		if l.pkt.Unmarshal(raw) != nil {
+			panic("unmarshal")
+		}
+		if f.seq%30 == 0 {
+			l.pkt.Payload = f.key
+		}
+		l.forward(f.now)
+	}
+	f.seq++
+	f.now += 33e6
+}
+
+func TestForwardZeroAllocsSimulcast(t *testing.T) {
+	f := newSimulcastForwarding(t, 8)
+	allocs := testing.AllocsPerRun(1000, f.step)
+	if allocs != 0 {
+		t.Errorf("%v allocations per forwarded packet, want 0", allocs)
+	}
+	for i, d := range f.downs {
+		w := f.writers[i]
+		if d.switches.Load() < 5 || w.gaps != 0 || w.packets < 900 {
+			t.Errorf("downtrack %d: %d switches, %d packets, %d sequence gaps", i, d.switches.Load(), w.packets, w.gaps)
+		}
+	}
+}
+
+func BenchmarkForwardSimulcast(b *testing.B) {
+	f := newSimulcastForwarding(b, 10)
+	b.ReportAllocs()
+	for b.Loop() {
+		f.step()
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/footlight/footlight/internal/stage"
 	"github.com/pion/sdp/v3"
@@ -66,10 +67,10 @@ func (p *publisher) accept(pc *webrtc.PeerConnection, offer *sdp.SessionDescript
 		if err := tr.SetCodecPreferences(prefs); err != nil {
 			return fmt.Errorf("%w: %w", errNoCodec, err)
 		}
-		tracks = append(tracks, newUpTrack(upTrackParams{
-			mid: tr.Mid(), kind: tr.Kind(), codec: prefs[0], rid: bestRID(md),
+		tracks = append(tracks, newLayers(upTrackParams{
+			mid: tr.Mid(), kind: tr.Kind(), codec: prefs[0],
 			streamID: p.sess.participantID, pc: pc, log: p.sess.log,
-		}))
+		}, simulcastRIDs(md)))
 	}
 	if len(tracks) == 0 {
 		return fmt.Errorf("%w: the offer sends no audio or video", errBadOffer)
@@ -80,17 +81,41 @@ func (p *publisher) accept(pc *webrtc.PeerConnection, offer *sdp.SessionDescript
 	return nil
 }
 
-// onTrack runs on pion's goroutine when a stream arrives: the forwarded layer gets its
-// forwarding loop, any other simulcast layer is drained. Both end when the connection closes.
+// onTrack runs on pion's goroutine when a stream arrives: each announced layer gets its
+// forwarding loop, a stream of an unannounced RID is drained. Both end when the connection
+// closes.
 func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	u := p.trackOf(recv.RTPTransceiver())
 	spawn := p.sess.sfu.spawn
 	spawn(func() { drainRTCP(recv, remote.RID()) })
-	if u == nil || remote.RID() != u.rid {
+	if u != nil {
+		u = u.layerByRID(remote.RID())
+	}
+	if u == nil {
 		spawn(func() { drain(remote) })
 		return
 	}
 	spawn(func() { u.readLoop(remote) })
+}
+
+// newLayers makes the upTracks of one m-line, one per simulcast RID (lowest quality first)
+// or one without simulcast, sharing one clock so a downtrack can switch between them. It
+// returns the highest layer, which stands for the m-line.
+func newLayers(p upTrackParams, rids []string) *upTrack {
+	if len(rids) == 0 {
+		return newUpTrack(p)
+	}
+	p.epoch = time.Now()
+	layers := make([]*upTrack, len(rids))
+	for i, rid := range rids {
+		p.rid = rid
+		layers[i] = newUpTrack(p)
+		layers[i].layer = int32(i)
+	}
+	for _, l := range layers {
+		l.layers = layers
+	}
+	return layers[len(layers)-1]
 }
 
 // trackOf finds the upTrack of a transceiver's m-line.
@@ -141,7 +166,9 @@ func (p *publisher) stop(ctx context.Context, m Member) {
 	p.subs = nil
 	p.mu.Unlock()
 	for _, u := range tracks {
-		u.close()
+		for _, l := range u.layers {
+			l.close()
+		}
 	}
 	list := make([]*session, 0, len(subs))
 	for sub := range subs {

@@ -3,8 +3,10 @@ package rtc
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/footlight/footlight/internal/stage"
 	"github.com/pion/rtcp"
@@ -102,8 +104,9 @@ func preferCodecs(pc *webrtc.PeerConnection, offer *sdp.SessionDescription) erro
 }
 
 // readRTCP starts one goroutine per negotiated sender: it reads the subscriber's RTCP (the
-// interceptors answer NACKs and read receiver reports from it) and turns PLI and FIR into a
-// keyframe request to the publisher. Each ends when the PeerConnection closes.
+// interceptors answer NACKs and read receiver reports from it), turns PLI and FIR into a
+// keyframe request to the publisher and, for simulcast video, picks the layer from the
+// subscriber's bandwidth (bwe.go). Each ends when the PeerConnection closes.
 func (sub *subscriber) readRTCP(pc *webrtc.PeerConnection) {
 	for _, tr := range pc.GetTransceivers() {
 		d := downTrackOf(tr)
@@ -111,7 +114,8 @@ func (sub *subscriber) readRTCP(pc *webrtc.PeerConnection) {
 			continue
 		}
 		sender := tr.Sender()
-		sub.sess.sfu.spawn(func() { forwardKeyframeRequests(sender, d.up) })
+		log := sub.sess.log.With("track_id", d.ID())
+		sub.sess.sfu.spawn(func() { readSenderRTCP(sender, d, log) })
 	}
 }
 
@@ -126,17 +130,36 @@ func downTrackOf(tr *webrtc.RTPTransceiver) *downTrack {
 	return d
 }
 
-func forwardKeyframeRequests(sender *webrtc.RTPSender, up *upTrack) {
+// readSenderRTCP is one sender's RTCP loop; the bandwidth estimate e is its own.
+func readSenderRTCP(sender *webrtc.RTPSender, d *downTrack, log *slog.Logger) {
+	var e bwe
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
 			return
 		}
+		now := time.Now()
 		for _, p := range pkts {
-			switch p.(type) {
+			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				up.requestKeyframe()
+				d.keyframeRequested()
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				e.remb(uint64(p.Bitrate))
+			case *rtcp.ReceiverReport:
+				for _, r := range p.Reports {
+					if r.SSRC == d.ssrc {
+						e.loss(r.FractionLost, now, d.layers[d.cur.Load()].bitrate.Load())
+					}
+				}
 			}
+		}
+		if len(d.layers) < 2 {
+			continue
+		}
+		target := chooseLayer(d.layers, e.estimate)
+		if d.setTarget(target) {
+			log.Debug("simulcast target layer", "rid", d.layers[target].rid,
+				"estimate_bps", e.estimate, "layer_bps", d.layers[target].bitrate.Load())
 		}
 	}
 }
@@ -159,9 +182,10 @@ func (sub *subscriber) stop(ctx context.Context, m Member) {
 		pub.removeSubscriber(sub)
 	}
 	for _, d := range downs {
-		d.up.removeSub(d)
+		d.leave()
 		sub.sess.log.Info("downtrack ended", "track_id", d.ID(),
-			"sent", d.sent.Load(), "dropped", d.dropped.Load(), "failed", d.failed.Load())
+			"sent", d.sent.Load(), "dropped", d.dropped.Load(), "failed", d.failed.Load(),
+			"contended", d.contended.Load(), "layer_switches", d.switches.Load())
 	}
 	if m != nil && sub.subscribed.Load() {
 		m.StopSubscribe(ctx, sub.target)

@@ -19,6 +19,8 @@ const (
 	pliInterval = 500 * time.Millisecond
 	// receiveBufSize holds any packet pion delivers (its receive MTU is 1460).
 	receiveBufSize = 1500
+	// rateInterval is how often readLoop folds the bytes it counted into the bitrate estimate.
+	rateInterval = int64(500 * time.Millisecond)
 )
 
 // upTrack is one published media line (audio or video) and the downtracks that watch it. One
@@ -28,7 +30,9 @@ type upTrack struct {
 	mid      string // the publisher's m-line
 	kind     webrtc.RTPCodecType
 	codec    webrtc.RTPCodecParameters // the one codec the answer allowed on this m-line
-	rid      string                    // the simulcast layer forwarded; "" without simulcast
+	rid      string                    // the simulcast layer this track reads; "" without simulcast
+	layer    int32                     // index in layers
+	layers   []*upTrack                // the m-line's layers, lowest quality first; set before any loop starts, read-only after
 	streamID string                    // the publisher's participant id (msid stream)
 	keyframe func([]byte) bool         // the codec's keyframe detector; nil for audio
 	pc       *webrtc.PeerConnection    // the publisher's, for PLI
@@ -43,12 +47,15 @@ type upTrack struct {
 	pliPending atomic.Bool   // a PLI is scheduled on pliTimer
 	pliTimer   *time.Timer   // sends the scheduled PLI; stopped by close
 	plis       atomic.Uint64
+	bitrate    atomic.Uint64 // received bits per second, an EWMA updated every rateInterval
 
 	// Owned by readLoop.
 	buf       []byte
 	pkt       rtp.Packet
 	packets   uint64
 	malformed uint64
+	rateBytes uint64 // bytes received since rateAt
+	rateAt    int64  // start of the current rate window, on now()'s clock
 }
 
 // upTrackParams describes one published m-line.
@@ -58,6 +65,7 @@ type upTrackParams struct {
 	codec    webrtc.RTPCodecParameters
 	rid      string
 	streamID string
+	epoch    time.Time // the clock origin the m-line's layers share; zero: now
 	pc       *webrtc.PeerConnection
 	log      *slog.Logger
 }
@@ -67,9 +75,16 @@ func newUpTrack(p upTrackParams) *upTrack {
 	u := &upTrack{
 		mid: p.mid, kind: p.kind, codec: p.codec, rid: p.rid, streamID: p.streamID, pc: p.pc,
 		log:   p.log.With("track_id", p.kind.String()+"-"+p.mid),
-		epoch: time.Now(),
+		epoch: p.epoch,
 		buf:   make([]byte, receiveBufSize),
 	}
+	if p.rid != "" {
+		u.log = u.log.With("rid", p.rid)
+	}
+	if u.epoch.IsZero() {
+		u.epoch = time.Now()
+	}
+	u.layers = []*upTrack{u}
 	switch {
 	case isMime(p.codec, webrtc.MimeTypeH264):
 		u.keyframe = isH264Keyframe
@@ -102,8 +117,29 @@ func (u *upTrack) readLoop(remote *webrtc.TrackRemote) {
 			continue
 		}
 		u.packets++
-		u.forward(u.now())
+		now := u.now()
+		u.countBytes(n, now)
+		u.forward(now)
 	}
+}
+
+// countBytes adds a packet to the bitrate window and, once per rateInterval, folds the
+// window into the estimate: one atomic store per interval, none per packet.
+func (u *upTrack) countBytes(n int, now int64) {
+	if u.rateAt == 0 { // the first packet opens the first window
+		u.rateAt = now
+	}
+	u.rateBytes += uint64(n)
+	elapsed := now - u.rateAt
+	if elapsed < rateInterval {
+		return
+	}
+	rate := u.rateBytes * 8 * 1e9 / uint64(elapsed)
+	if old := u.bitrate.Load(); old != 0 {
+		rate = (old + rate) / 2 // EWMA, weight 1/2: settles within a few seconds
+	}
+	u.bitrate.Store(max(rate, 1)) // 0 means "not measured yet"
+	u.rateBytes, u.rateAt = 0, now
 }
 
 // forward writes u.pkt to every downtrack. It is the per-packet path: no lock, no
@@ -111,8 +147,18 @@ func (u *upTrack) readLoop(remote *webrtc.TrackRemote) {
 func (u *upTrack) forward(now int64) {
 	key := u.keyframe != nil && u.keyframe(u.pkt.Payload)
 	for _, d := range *u.subs.Load() {
-		d.writeRTP(&u.pkt, key, now)
+		d.writeRTP(&u.pkt, u.layer, key, now)
 	}
+}
+
+// layerByRID returns the layer of the m-line that reads rid, or nil.
+func (u *upTrack) layerByRID(rid string) *upTrack {
+	for _, l := range u.layers {
+		if l.rid == rid {
+			return l
+		}
+	}
+	return nil
 }
 
 // finish logs the loop's counts when the stream ends.
@@ -176,7 +222,7 @@ func (u *upTrack) sendPLI() {
 	}
 }
 
-// drain reads a stream nobody watches (a simulcast layer not forwarded), so pion's buffers
+// drain reads a stream nobody watches (a simulcast RID the offer did not announce), so pion's buffers
 // and interceptors keep working, until the PeerConnection closes.
 func drain(remote *webrtc.TrackRemote) {
 	buf := make([]byte, receiveBufSize)

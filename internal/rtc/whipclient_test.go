@@ -393,6 +393,7 @@ type received struct {
 	first   []byte    // the first packet's payload
 	firstAt time.Time // when it arrived
 	seqs    []uint16
+	heads   [][2]byte // video: the first two payload bytes of each packet (NAL header, simulcast test tag)
 }
 
 // testSubscriber is a pion WHEP-style subscriber that records what arrives.
@@ -452,6 +453,7 @@ func (s *testSubscriber) read(tr *webrtc.TrackRemote) {
 				s.layers = map[byte]bool{}
 			}
 			s.layers[pkt.Payload[1]] = true
+			r.heads = append(r.heads, [2]byte{pkt.Payload[0], pkt.Payload[1]})
 		}
 		r.seqs = append(r.seqs, pkt.SequenceNumber)
 		s.mu.Unlock()
@@ -471,6 +473,7 @@ func (s *testSubscriber) snapshot() (video, audio received) {
 	defer s.mu.Unlock()
 	video, audio = s.video, s.audio
 	video.seqs = append([]uint16{}, s.video.seqs...)
+	video.heads = append([][2]byte{}, s.video.heads...)
 	audio.seqs = append([]uint16{}, s.audio.seqs...)
 	return video, audio
 }
