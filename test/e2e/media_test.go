@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/footlight/footlight/internal/servertest"
+	"github.com/footlight/footlight/internal/whiptest"
 )
 
 // TestThreePublishersFiveSubscribers: three publishers send H.264 and Opus through the real
@@ -33,26 +34,26 @@ func TestThreePublishersFiveSubscribers(t *testing.T) {
 	whip := st.Endpoints.WHIP
 	frames := h264Frames(t, 3, 30)
 
-	var pubs []*publisher
+	var pubs []*whiptest.Publisher
 	for i := range 3 {
 		pubs = append(pubs, startPublisher(t, whip, toks[i].ParticipantID, toks[i].Token, frames))
 	}
 	for _, p := range pubs {
-		waitConnected(t, p.pc, "publisher "+p.id)
+		whiptest.WaitConnected(t, p.PC, "publisher "+p.ID)
 	}
 	// subs[i][j]: subscriber i watching publisher j.
-	subs := make([][]*subscriber, 5)
+	subs := make([][]*whiptest.Subscriber, 5)
 	for i := range 5 {
 		tok := toks[3+i]
 		for _, p := range pubs {
-			subs[i] = append(subs[i], startSubscriber(t, whip, p.id, tok.Token))
+			subs[i] = append(subs[i], startSubscriber(t, whip, p.ID, tok.Token))
 		}
 	}
 	const wantFrames, wantAudio = 60, 50
 	for i := range subs {
 		for j, sub := range subs[i] {
 			poll(t, 30*time.Second, fmt.Sprintf("subscriber %d: %d video frames and %d audio packets of publisher %d", i, wantFrames, wantAudio, j), func() bool {
-				f, a := sub.counts()
+				f, a := sub.Counts()
 				return f >= wantFrames && a >= wantAudio
 			})
 		}
@@ -61,20 +62,20 @@ func TestThreePublishersFiveSubscribers(t *testing.T) {
 	for i := range subs {
 		for j, sub := range subs[i] {
 			name := fmt.Sprintf("sub%d-pub%d", i, j)
-			video, audio := sub.snapshot()
-			if video.streamID != pubs[j].id || audio.streamID != pubs[j].id {
-				t.Errorf("%s: tracks of streams %q (video) and %q (audio), want the publisher's id %q", name, video.streamID, audio.streamID, pubs[j].id)
+			video, audio := sub.Snapshot()
+			if video.StreamID != pubs[j].ID || audio.StreamID != pubs[j].ID {
+				t.Errorf("%s: tracks of streams %q (video) and %q (audio), want the publisher's id %q", name, video.StreamID, audio.StreamID, pubs[j].ID)
 			}
-			vgaps := checkInOrder(t, name+" video", video.seqs)
-			agaps := checkInOrder(t, name+" audio", audio.seqs)
+			vgaps := whiptest.CheckInOrder(t, name+" video", video.Seqs)
+			agaps := whiptest.CheckInOrder(t, name+" audio", audio.Seqs)
 			if vgaps > 0 || agaps > 0 {
 				t.Logf("%s: %d video and %d audio sequence gaps (losses)", name, vgaps, agaps)
 			}
-			if !isH264Keyframe(video.payloads[0]) {
+			if !whiptest.IsH264Keyframe(video.Payloads[0]) {
 				t.Errorf("%s: the first video packet does not start a keyframe", name)
 			}
-			annexB := depacketize(t, video.payloads)
-			if n := decodeH264(t, name, annexB); n < wantFrames-1 {
+			annexB := whiptest.Depacketize(t, video.Payloads)
+			if n := whiptest.DecodeH264(t, name, annexB); n < wantFrames-1 {
 				t.Errorf("%s: ffmpeg decoded %d frames, want at least %d", name, n, wantFrames-1)
 			}
 		}
@@ -121,7 +122,7 @@ func TestThreePublishersFiveSubscribers(t *testing.T) {
 	}
 	for i := range 5 {
 		for _, p := range pubs {
-			waitEvent(t, c, st.Arn, session, toks[3+i].ParticipantID, "SUBSCRIBE_STARTED", p.id, "")
+			waitEvent(t, c, st.Arn, session, toks[3+i].ParticipantID, "SUBSCRIBE_STARTED", p.ID, "")
 		}
 	}
 }
@@ -135,49 +136,49 @@ func TestLateSubscriberKeyframe(t *testing.T) {
 	st, toks := createStage(t, c, tokenConfig{user: "pub"}, tokenConfig{user: "late", caps: []string{"SUBSCRIBE"}})
 	frames := h264Frames(t, 10, 300)
 	pub := startPublisher(t, st.Endpoints.WHIP, toks[0].ParticipantID, toks[0].Token, frames)
-	waitConnected(t, pub.pc, "publisher")
+	whiptest.WaitConnected(t, pub.PC, "publisher")
 	// Well past the first IDR: only a keyframe request makes the next one come soon.
-	poll(t, 15*time.Second, "the publisher to send 60 frames", func() bool { return pub.sent.Load() >= 60 })
-	plisBefore := pub.plis.Load()
+	poll(t, 15*time.Second, "the publisher to send 60 frames", func() bool { return pub.Sent.Load() >= 60 })
+	plisBefore := pub.Plis.Load()
 
-	sub := startSubscriber(t, st.Endpoints.WHIP, pub.id, toks[1].Token)
+	sub := startSubscriber(t, st.Endpoints.WHIP, pub.ID, toks[1].Token)
 	poll(t, 10*time.Second, "the late subscriber's first complete video frame", func() bool {
-		f, _ := sub.counts()
+		f, _ := sub.Counts()
 		return f >= 1
 	})
-	video, _ := sub.snapshot()
-	delay := video.firstFrameAt.Sub(sub.posted)
+	video, _ := sub.Snapshot()
+	delay := video.FirstFrameAt.Sub(sub.Posted)
 	t.Logf("first video frame complete %v after the subscribe POST returned", delay)
-	if !isH264Keyframe(video.payloads[0]) {
-		t.Errorf("the first video packet (NAL type %d) does not start a keyframe", video.payloads[0][0]&0x1f)
+	if !whiptest.IsH264Keyframe(video.Payloads[0]) {
+		t.Errorf("the first video packet (NAL type %d) does not start a keyframe", video.Payloads[0][0]&0x1f)
 	}
 	// The first frame is every packet up to the first with the marker bit.
-	first := video.payloads[:video.firstFrameEnd]
-	annexB := depacketize(t, first)
-	types := nalTypes(annexB)
+	first := video.Payloads[:video.FirstFrameEnd]
+	annexB := whiptest.Depacketize(t, first)
+	types := whiptest.NALTypes(annexB)
 	firstSlice := byte(0)
 	for _, ty := range types {
-		if ty == nalIDR || ty == 1 {
+		if ty == whiptest.NALIDR || ty == 1 {
 			firstSlice = ty
 			break
 		}
 	}
-	if firstSlice != nalIDR || !bytes.Contains(types, []byte{nalSPS}) || !bytes.Contains(types, []byte{nalPPS}) {
+	if firstSlice != whiptest.NALIDR || !bytes.Contains(types, []byte{whiptest.NALSPS}) || !bytes.Contains(types, []byte{whiptest.NALPPS}) {
 		t.Errorf("the first video frame is not a keyframe with its parameter sets: NAL types %v", types)
 	}
 	if delay > time.Second {
 		t.Errorf("the first video frame arrived %v after the subscribe POST returned, want within a second", delay)
 	}
-	if pub.plis.Load() <= plisBefore {
+	if pub.Plis.Load() <= plisBefore {
 		t.Errorf("no keyframe request (PLI/FIR) reached the publisher after the subscriber joined")
 	}
 	poll(t, 10*time.Second, "30 frames at the late subscriber", func() bool {
-		f, _ := sub.counts()
+		f, _ := sub.Counts()
 		return f >= 30
 	})
-	video, _ = sub.snapshot()
-	checkInOrder(t, "late subscriber video", video.seqs)
-	if n := decodeH264(t, "late", depacketize(t, video.payloads)); n < 29 {
+	video, _ = sub.Snapshot()
+	whiptest.CheckInOrder(t, "late subscriber video", video.Seqs)
+	if n := whiptest.DecodeH264(t, "late", whiptest.Depacketize(t, video.Payloads)); n < 29 {
 		t.Errorf("ffmpeg decoded %d frames of the late subscriber's video, want at least 29", n)
 	}
 }
@@ -195,30 +196,30 @@ func TestThirteenthPublisherRefused(t *testing.T) {
 	toks = append(toks, createToken(t, c, st.Arn, tokenConfig{user: "pub12"}))
 	whip := st.Endpoints.WHIP
 	frames := h264Frames(t, 1, 30)
-	var pubs []*publisher
+	var pubs []*whiptest.Publisher
 	for i := range 12 {
 		pubs = append(pubs, startPublisher(t, whip, toks[i].ParticipantID, toks[i].Token, frames))
 	}
 	for _, p := range pubs {
-		waitConnected(t, p.pc, "publisher "+p.id)
+		whiptest.WaitConnected(t, p.PC, "publisher "+p.ID)
 	}
 
-	last := newPublisher(t, newClientPC(t), toks[12].ParticipantID, toks[12].Token, frames)
-	offer := gatheredOffer(t, last.pc)
-	resp := postOffer(t, whip, last.token, offer)
-	if resp.status != http.StatusForbidden {
-		t.Fatalf("13th publisher: %d %q, want 403", resp.status, resp.body)
+	last := whiptest.NewPublisher(t, whiptest.NewPeer(t, whiptest.PeerOptions{}), toks[12].ParticipantID, toks[12].Token, frames)
+	offer := whiptest.GatheredOffer(t, last.PC)
+	resp := whiptest.PostOffer(t, whip, last.Token, offer)
+	if resp.Status != http.StatusForbidden {
+		t.Fatalf("13th publisher: %d %q, want 403", resp.Status, resp.Body)
 	}
 	session := activeSession(t, c, st.Arn)
-	waitEvent(t, c, st.Arn, session, last.id, "PUBLISH_ERROR", "", "QUOTA_EXCEEDED")
+	waitEvent(t, c, st.Arn, session, last.ID, "PUBLISH_ERROR", "", "QUOTA_EXCEEDED")
 
 	// A publisher leaving makes room.
-	if r := whipDo(t, http.MethodDelete, pubs[0].location, pubs[0].token, "", ""); r.status != http.StatusOK {
-		t.Fatalf("DELETE a publisher: %d %s", r.status, r.body)
+	if r := whiptest.Do(t, http.MethodDelete, pubs[0].Location, pubs[0].Token, "", ""); r.Status != http.StatusOK {
+		t.Fatalf("DELETE a publisher: %d %s", r.Status, r.Body)
 	}
-	waitEvent(t, c, st.Arn, session, pubs[0].id, "PUBLISH_STOPPED", "", "")
+	waitEvent(t, c, st.Arn, session, pubs[0].ID, "PUBLISH_STOPPED", "", "")
 	again := startPublisher(t, whip, toks[12].ParticipantID, toks[12].Token, frames)
-	waitConnected(t, again.pc, "13th publisher after one left")
+	whiptest.WaitConnected(t, again.PC, "13th publisher after one left")
 }
 
 // TestDisconnectClosesMediaWithinASecond: DisconnectParticipant on a publisher closes its
@@ -243,12 +244,12 @@ func TestDisconnectClosesMediaWithinASecond(t *testing.T) {
 	frames := h264Frames(t, 3, 30)
 	victim := startPublisher(t, st.Endpoints.WHIP, toks[0].ParticipantID, toks[0].Token, frames)
 	bystander := startPublisher(t, st.Endpoints.WHIP, toks[3].ParticipantID, toks[3].Token, frames)
-	viewer := startSubscriber(t, st.Endpoints.WHIP, victim.id, toks[1].Token)
-	waitConnected(t, victim.pc, "victim")
-	waitConnected(t, bystander.pc, "bystander")
-	waitConnected(t, viewer.pc, "viewer")
+	viewer := startSubscriber(t, st.Endpoints.WHIP, victim.ID, toks[1].Token)
+	whiptest.WaitConnected(t, victim.PC, "victim")
+	whiptest.WaitConnected(t, bystander.PC, "bystander")
+	whiptest.WaitConnected(t, viewer.PC, "viewer")
 	poll(t, 10*time.Second, "media at the viewer", func() bool {
-		f, a := viewer.counts()
+		f, a := viewer.Counts()
 		return f >= 10 && a >= 10
 	})
 
@@ -268,9 +269,9 @@ func TestDisconnectClosesMediaWithinASecond(t *testing.T) {
 			}
 		})
 	}
-	watch("victim", victim.pc)
-	watch("viewer", viewer.pc)
-	watch("bystander", bystander.pc)
+	watch("victim", victim.PC)
+	watch("viewer", viewer.PC)
+	watch("bystander", bystander.PC)
 	leftAt := func(name string) (time.Time, bool) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -279,7 +280,7 @@ func TestDisconnectClosesMediaWithinASecond(t *testing.T) {
 	}
 
 	start := time.Now()
-	if err := c.Call(context.Background(), "DisconnectParticipant", map[string]string{"stageArn": st.Arn, "participantId": victim.id, "reason": "e2e"}, nil); err != nil {
+	if err := c.Call(context.Background(), "DisconnectParticipant", map[string]string{"stageArn": st.Arn, "participantId": victim.ID, "reason": "e2e"}, nil); err != nil {
 		t.Fatalf("DisconnectParticipant: %v", err)
 	}
 	for _, name := range []string{"victim", "viewer"} {
@@ -296,20 +297,20 @@ func TestDisconnectClosesMediaWithinASecond(t *testing.T) {
 			t.Errorf("%s's PeerConnection left connected %v after DisconnectParticipant, want within a second", name, d)
 		}
 	}
-	if _, ok := leftAt("bystander"); ok || bystander.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
-		t.Errorf("the bystander's PeerConnection is %s after another participant was disconnected", bystander.pc.ConnectionState())
+	if _, ok := leftAt("bystander"); ok || bystander.PC.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		t.Errorf("the bystander's PeerConnection is %s after another participant was disconnected", bystander.PC.ConnectionState())
 	}
-	video, audio := viewer.snapshot()
-	if d := video.lastAt.Sub(start); d > time.Second {
+	video, audio := viewer.Snapshot()
+	if d := video.LastAt.Sub(start); d > time.Second {
 		t.Errorf("the viewer got video %v after DisconnectParticipant", d)
 	}
-	if d := audio.lastAt.Sub(start); d > time.Second {
+	if d := audio.LastAt.Sub(start); d > time.Second {
 		t.Errorf("the viewer got audio %v after DisconnectParticipant", d)
 	}
 
 	for {
 		m := watcher.next()
-		if m.Type == "PARTICIPANT_LEFT" && bytes.Contains(m.Payload, []byte(`"id":"`+victim.id+`"`)) {
+		if m.Type == "PARTICIPANT_LEFT" && bytes.Contains(m.Payload, []byte(`"id":"`+victim.ID+`"`)) {
 			if !bytes.Contains(m.Payload, []byte(`"reason":"PARTICIPANT_DISCONNECTED"`)) {
 				t.Errorf("PARTICIPANT_LEFT without reason PARTICIPANT_DISCONNECTED: %s", m.Payload)
 			}
@@ -317,7 +318,7 @@ func TestDisconnectClosesMediaWithinASecond(t *testing.T) {
 		}
 	}
 	session := activeSession(t, c, st.Arn)
-	waitEvent(t, c, st.Arn, session, toks[1].ParticipantID, "SUBSCRIBE_STOPPED", victim.id, "")
+	waitEvent(t, c, st.Arn, session, toks[1].ParticipantID, "SUBSCRIBE_STOPPED", victim.ID, "")
 	// The viewer's only connection was the subscription: it left the stage too.
 	waitEvent(t, c, st.Arn, session, toks[1].ParticipantID, "LEFT", "", "")
 }
@@ -345,42 +346,42 @@ func TestTrickleThroughServer(t *testing.T) {
 		if err := pc.SetLocalDescription(offer); err != nil {
 			t.Fatal(err)
 		}
-		resp := postOffer(t, u, tok, withoutCandidates(offer.SDP))
-		if resp.status != http.StatusCreated {
-			t.Fatalf("POST %s: %d %s", u, resp.status, resp.body)
+		resp := whiptest.PostOffer(t, u, tok, whiptest.WithoutCandidates(offer.SDP))
+		if resp.Status != http.StatusCreated {
+			t.Fatalf("POST %s: %d %s", u, resp.Status, resp.Body)
 		}
-		answer := resp.body
+		answer := resp.Body
 		if strip {
-			answer = withoutCandidates(answer)
+			answer = whiptest.WithoutCandidates(answer)
 		}
 		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 			t.Fatal(err)
 		}
-		loc := resolve(t, u, resp.header.Get("Location"))
-		frag := sdpFragOf(t, pc, cands)
-		if r := whipDo(t, http.MethodPatch, loc, tok, "application/trickle-ice-sdpfrag", frag, "If-Match", resp.header.Get("ETag")); r.status != http.StatusNoContent {
-			t.Fatalf("PATCH %s: %d %s", loc, r.status, r.body)
+		loc := whiptest.Resolve(t, u, resp.Header.Get("Location"))
+		frag := whiptest.SDPFragOf(t, pc, cands)
+		if r := whiptest.Do(t, http.MethodPatch, loc, tok, "application/trickle-ice-sdpfrag", frag, "If-Match", resp.Header.Get("ETag")); r.Status != http.StatusNoContent {
+			t.Fatalf("PATCH %s: %d %s", loc, r.Status, r.Body)
 		}
 		return loc
 	}
 
 	frames := h264Frames(t, 3, 30)
-	pub := newPublisher(t, newClientPC(t), toks[0].ParticipantID, toks[0].Token, frames)
-	pub.location = trickle(pub.pc, whip, pub.token, true)
-	waitConnected(t, pub.pc, "trickling publisher")
-	pub.run()
+	pub := whiptest.NewPublisher(t, whiptest.NewPeer(t, whiptest.PeerOptions{}), toks[0].ParticipantID, toks[0].Token, frames)
+	pub.Location = trickle(pub.PC, whip, pub.Token, true)
+	whiptest.WaitConnected(t, pub.PC, "trickling publisher")
+	pub.Run()
 
-	sub := newSubscriber(t, newClientPC(t), pub.id, toks[1].Token)
-	sub.location = trickle(sub.pc, whip+"/subscribe/"+pub.id, sub.token, false)
-	waitConnected(t, sub.pc, "trickling subscriber")
+	sub := whiptest.NewSubscriber(t, whiptest.NewPeer(t, whiptest.PeerOptions{}), pub.ID, toks[1].Token)
+	sub.Location = trickle(sub.PC, whip+"/subscribe/"+pub.ID, sub.Token, false)
+	whiptest.WaitConnected(t, sub.PC, "trickling subscriber")
 	poll(t, 15*time.Second, "30 video frames and 25 audio packets at the trickling subscriber", func() bool {
-		f, a := sub.counts()
+		f, a := sub.Counts()
 		return f >= 30 && a >= 25
 	})
-	video, audio := sub.snapshot()
-	checkInOrder(t, "video", video.seqs)
-	checkInOrder(t, "audio", audio.seqs)
-	if n := decodeH264(t, "trickle", depacketize(t, video.payloads)); n < 29 {
+	video, audio := sub.Snapshot()
+	whiptest.CheckInOrder(t, "video", video.Seqs)
+	whiptest.CheckInOrder(t, "audio", audio.Seqs)
+	if n := whiptest.DecodeH264(t, "trickle", whiptest.Depacketize(t, video.Payloads)); n < 29 {
 		t.Errorf("ffmpeg decoded %d frames, want at least 29", n)
 	}
 }

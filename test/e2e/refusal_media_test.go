@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/footlight/footlight/internal/servertest"
+	"github.com/footlight/footlight/internal/whiptest"
 )
 
 // TestRefusalsThroughServer: the media endpoints refuse, through the real server and with
@@ -41,14 +42,14 @@ func TestRefusalsThroughServer(t *testing.T) {
 	session := activeSession(t, c, st.Arn)
 	offer := func() string {
 		t.Helper()
-		return gatheredOffer(t, newPublisher(t, newClientPC(t), "offer", "", frames).pc)
+		return whiptest.GatheredOffer(t, whiptest.NewPublisher(t, whiptest.NewPeer(t, whiptest.PeerOptions{}), "offer", "", frames).PC)
 	}
-	expect := func(what string, r whipResp, status int) {
+	expect := func(what string, r whiptest.Response, status int) {
 		t.Helper()
-		if r.status != status {
-			t.Errorf("%s: %d %q, want %d", what, r.status, r.body, status)
+		if r.Status != status {
+			t.Errorf("%s: %d %q, want %d", what, r.Status, r.Body, status)
 		}
-		if ct := r.header.Get("Content-Type"); r.status >= 400 && !strings.HasPrefix(ct, "text/plain") {
+		if ct := r.Header.Get("Content-Type"); r.Status >= 400 && !strings.HasPrefix(ct, "text/plain") {
 			t.Errorf("%s: refusal Content-Type %q, want text/plain", what, ct)
 		}
 	}
@@ -90,13 +91,13 @@ func TestRefusalsThroughServer(t *testing.T) {
 	// Control: the same key and claims with a future exp publish, so the 401 below is the
 	// expiry's doing.
 	valid := selfSigned("customerValid", now.Add(-time.Minute), now.Add(time.Hour))
-	expect("customer-signed token", postOffer(t, whip, valid, offer()), http.StatusCreated)
+	expect("customer-signed token", whiptest.PostOffer(t, whip, valid, offer()), http.StatusCreated)
 	expired := selfSigned("customerLate", now.Add(-2*time.Hour), now.Add(-time.Hour))
-	expect("expired token", postOffer(t, whip, expired, offer()), http.StatusUnauthorized)
+	expect("expired token", whiptest.PostOffer(t, whip, expired, offer()), http.StatusUnauthorized)
 
 	// A token of another stage on this stage's URL.
-	expect("token for another stage", postOffer(t, whip, otherToks[0].Token, offer()), http.StatusForbidden)
-	expect("token for another stage, subscribing", postOffer(t, whip+"/subscribe/"+toks[2].ParticipantID, otherToks[0].Token, offer()), http.StatusForbidden)
+	expect("token for another stage", whiptest.PostOffer(t, whip, otherToks[0].Token, offer()), http.StatusForbidden)
+	expect("token for another stage, subscribing", whiptest.PostOffer(t, whip+"/subscribe/"+toks[2].ParticipantID, otherToks[0].Token, offer()), http.StatusForbidden)
 
 	// A bad signature: one character of the signature changed.
 	tok := toks[3].Token
@@ -106,24 +107,24 @@ func TestRefusalsThroughServer(t *testing.T) {
 		flipped = 'B'
 	}
 	bad := tok[:i] + string(flipped) + tok[i+1:]
-	expect("bad signature", postOffer(t, whip, bad, offer()), http.StatusUnauthorized)
+	expect("bad signature", whiptest.PostOffer(t, whip, bad, offer()), http.StatusUnauthorized)
 
 	// A subscribe-only token publishing.
-	expect("subscribe-only token publishing", postOffer(t, whip, toks[1].Token, offer()), http.StatusForbidden)
+	expect("subscribe-only token publishing", whiptest.PostOffer(t, whip, toks[1].Token, offer()), http.StatusForbidden)
 	waitEvent(t, c, st.Arn, session, toks[1].ParticipantID, "PUBLISH_ERROR", "", "INSUFFICIENT_CAPABILITIES")
 
 	// A disconnected participant coming back.
 	kicked := startPublisher(t, whip, toks[2].ParticipantID, toks[2].Token, frames)
-	waitConnected(t, kicked.pc, "publisher to disconnect")
-	if err := c.Call(ctx, "DisconnectParticipant", map[string]string{"stageArn": st.Arn, "participantId": kicked.id, "reason": "e2e"}, nil); err != nil {
+	whiptest.WaitConnected(t, kicked.PC, "publisher to disconnect")
+	if err := c.Call(ctx, "DisconnectParticipant", map[string]string{"stageArn": st.Arn, "participantId": kicked.ID, "reason": "e2e"}, nil); err != nil {
 		t.Fatalf("DisconnectParticipant: %v", err)
 	}
-	expect("disconnected participant publishing again", postOffer(t, whip, toks[2].Token, offer()), http.StatusForbidden)
-	sub := newSubscriber(t, newClientPC(t), toks[0].ParticipantID, toks[2].Token)
-	expect("disconnected participant subscribing", postOffer(t, whip+"/subscribe/"+toks[0].ParticipantID, toks[2].Token, gatheredOffer(t, sub.pc)), http.StatusForbidden)
+	expect("disconnected participant publishing again", whiptest.PostOffer(t, whip, toks[2].Token, offer()), http.StatusForbidden)
+	sub := whiptest.NewSubscriber(t, whiptest.NewPeer(t, whiptest.PeerOptions{}), toks[0].ParticipantID, toks[2].Token)
+	expect("disconnected participant subscribing", whiptest.PostOffer(t, whip+"/subscribe/"+toks[0].ParticipantID, toks[2].Token, whiptest.GatheredOffer(t, sub.PC)), http.StatusForbidden)
 
 	// A subscription to a participant that does not publish.
-	watch := newSubscriber(t, newClientPC(t), toks[3].ParticipantID, toks[4].Token)
-	expect("subscribing to a non-publisher", postOffer(t, whip+"/subscribe/"+toks[3].ParticipantID, toks[4].Token, gatheredOffer(t, watch.pc)), http.StatusNotFound)
+	watch := whiptest.NewSubscriber(t, whiptest.NewPeer(t, whiptest.PeerOptions{}), toks[3].ParticipantID, toks[4].Token)
+	expect("subscribing to a non-publisher", whiptest.PostOffer(t, whip+"/subscribe/"+toks[3].ParticipantID, toks[4].Token, whiptest.GatheredOffer(t, watch.PC)), http.StatusNotFound)
 	waitEvent(t, c, st.Arn, session, toks[4].ParticipantID, "SUBSCRIBE_ERROR", toks[3].ParticipantID, "PUBLISHER_NOT_FOUND")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/footlight/footlight/internal/servertest"
+	"github.com/footlight/footlight/internal/whiptest"
 )
 
 // python is Debian's interpreter, the one python3-gst-1.0 installs the gi bindings for (the
@@ -124,21 +125,21 @@ func TestGStreamerPublisher(t *testing.T) {
 		t.Fatalf("gst_whip_publish.py did not publish within 20 s\nstdout:\n%s\nstderr:\n%s", &stdout, &stderr)
 	}
 
-	sub := subscribe(t, newPeer(t, nil, nil), st.Endpoints.WHIP, viewer.Token, pub.ParticipantID)
+	sub := whiptest.Subscribe(t, whiptest.NewPeer(t, whiptest.PeerOptions{}), st.Endpoints.WHIP, pub.ParticipantID, viewer.Token)
 	const wantVideo, wantAudio = 30, 20
 	got := waitFor(15*time.Second, func() bool {
-		v, a := sub.snapshot()
-		return v.packets >= wantVideo && v.keyframe && a.packets >= wantAudio
+		v, a := sub.Snapshot()
+		return len(v.Seqs) >= wantVideo && v.Keyframe && len(a.Seqs) >= wantAudio
 	})
-	v, a := sub.snapshot()
+	v, a := sub.Snapshot()
 	if !got {
 		t.Fatalf("the viewer got %d video packets (%s, keyframe %v) and %d audio packets (%s) from GStreamer; want >= %d with a keyframe and >= %d\npc %s\nscript stdout:\n%s\nstderr:\n%s",
-			v.packets, v.mime, v.keyframe, a.packets, a.mime, wantVideo, wantAudio, sub.pc.ConnectionState(), &stdout, &stderr)
+			len(v.Seqs), v.Mime, v.Keyframe, len(a.Seqs), a.Mime, wantVideo, wantAudio, sub.PC.ConnectionState(), &stdout, &stderr)
 	}
-	if !strings.EqualFold(v.mime, webrtc.MimeTypeH264) || !strings.EqualFold(a.mime, webrtc.MimeTypeOpus) {
-		t.Fatalf("the viewer's tracks are %q and %q, want H.264 and Opus", v.mime, a.mime)
+	if !strings.EqualFold(v.Mime, webrtc.MimeTypeH264) || !strings.EqualFold(a.Mime, webrtc.MimeTypeOpus) {
+		t.Fatalf("the viewer's tracks are %q and %q, want H.264 and Opus", v.Mime, a.Mime)
 	}
-	t.Logf("from GStreamer: %d H.264 packets (keyframe seen), %d Opus packets", v.packets, a.packets)
+	t.Logf("from GStreamer: %d H.264 packets (keyframe seen), %d Opus packets", len(v.Seqs), len(a.Seqs))
 
 	// The script streams for its time, leaves with DELETE and exits 0.
 	select {
@@ -155,9 +156,9 @@ func TestGStreamerPublisher(t *testing.T) {
 	}
 	// The server closes the subscription when the publisher leaves.
 	if !waitFor(10*time.Second, func() bool {
-		st := sub.pc.ConnectionState()
+		st := sub.PC.ConnectionState()
 		return st == webrtc.PeerConnectionStateClosed || st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateDisconnected
 	}) {
-		t.Fatalf("the viewer's connection is still %s 10 s after the GStreamer publisher left", sub.pc.ConnectionState())
+		t.Fatalf("the viewer's connection is still %s 10 s after the GStreamer publisher left", sub.PC.ConnectionState())
 	}
 }

@@ -1,13 +1,7 @@
 package interop_test
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,10 +13,9 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
-	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 
 	"github.com/footlight/footlight/internal/servertest"
+	"github.com/footlight/footlight/internal/whiptest"
 )
 
 // lossFactory makes lossy interceptors: each drops a share of the RTP packets a peer receives
@@ -172,106 +165,15 @@ func (s *sentLog) snapshot() []sentPacket {
 	return slices.Clone(s.pkts)
 }
 
-// h264Frames encodes a test pattern with ffmpeg (libx264 baseline, no B-frames, an IDR every
-// 30 frames) and returns its access units in Annex B form, parameter sets with their IDR.
-func h264Frames(t *testing.T, seconds int) [][]byte {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "test.h264")
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error",
-		"-f", "lavfi", "-i", "testsrc=size=1280x720:rate=30", "-t", fmt.Sprint(seconds),
-		"-c:v", "libx264", "-profile:v", "baseline", "-bf", "0", "-pix_fmt", "yuv420p", "-b:v", "2M",
-		"-g", "30", "-x264-params", "keyint=30:min-keyint=30:scenecut=0",
-		"-f", "h264", out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg (Debian package ffmpeg): %v\n%s", err, b)
-	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rd, err := h264reader.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var aus [][]byte
-	var cur []byte
-	for {
-		nal, err := rd.NextNAL()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		cur = append(cur, 0, 0, 0, 1)
-		cur = append(cur, nal.Data...)
-		if nal.UnitType == h264reader.NalUnitTypeCodedSliceIdr || nal.UnitType == h264reader.NalUnitTypeCodedSliceNonIdr {
-			aus = append(aus, cur)
-			cur = nil
-		}
-	}
-	if len(aus) == 0 {
-		t.Fatal("no access units in the encoded file")
-	}
-	return aus
-}
-
 // publish sends frames as H.264 at 30 fps (looping) and Opus silence from pc to the stage,
-// until the test ends.
+// until the test ends. Keyframe requests are counted, not answered: the clip's own IDRs
+// (every 30 frames) come soon enough.
 func publish(t *testing.T, pc *webrtc.PeerConnection, whip, tok string, frames [][]byte) {
 	t.Helper()
-	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-	}, "video", "publisher")
-	if err != nil {
-		t.Fatal(err)
-	}
-	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
-	}, "audio", "publisher")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tr := range []webrtc.TrackLocal{video, audio} {
-		sender, err := pc.AddTrack(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() { // reads RTCP so the interceptors (NACK responder, reports) see it
-			for {
-				if _, _, err := sender.ReadRTCP(); err != nil {
-					return
-				}
-			}
-		}()
-	}
-	whipConnect(t, pc, whip, tok)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		vt := time.NewTicker(time.Second / 30)
-		at := time.NewTicker(20 * time.Millisecond)
-		defer vt.Stop()
-		defer at.Stop()
-		opusSilence := []byte{0xf8, 0xff, 0xfe} // one 20 ms CELT frame (RFC 6716 TOC 0xf8)
-		for i := 0; ; {
-			select {
-			case <-stop:
-				return
-			case <-vt.C:
-				_ = video.WriteSample(media.Sample{Data: frames[i], Duration: time.Second / 30})
-				i = (i + 1) % len(frames)
-			case <-at.C:
-				_ = audio.WriteSample(media.Sample{Data: opusSilence, Duration: 20 * time.Millisecond})
-			}
-		}
-	})
-	t.Cleanup(func() { // before the PeerConnection closes (cleanups run last-in first-out)
-		close(stop)
-		wg.Wait()
-	})
+	p := whiptest.NewPublisher(t, pc, "publisher", tok, frames)
+	p.IgnoreKeyframeRequests = true
+	p.Location = whiptest.Connect(t, pc, whip, tok).Location
+	p.Run()
 }
 
 // TestNACKRecoversFivePercentLoss: a viewer loses 5% of the packets the server sends it (the
@@ -285,17 +187,17 @@ func TestNACKRecoversFivePercentLoss(t *testing.T) {
 		minRecovered = 0.99
 		measure      = 5 * time.Second
 	)
-	frames := h264Frames(t, 10)
+	frames := whiptest.EncodeH264(t, t.TempDir(), whiptest.H264{Size: "1280x720", Seconds: 10, GOP: 30, Bitrate: "2M"})
 	s := servertest.Start(t, nil)
 	st, toks := newStage(t, s, "publisher", "viewer")
 
 	sent := &sentLog{}
-	publish(t, newPeer(t, nil, sent), st.Endpoints.WHIP, toks[0].Token, frames)
+	publish(t, whiptest.NewPeer(t, whiptest.PeerOptions{Last: sent}), st.Endpoints.WHIP, toks[0].Token, frames)
 
 	loss := &lossFactory{rate: lossRate, seed: 20240605}
-	sub := subscribe(t, newPeer(t, loss, nil), st.Endpoints.WHIP, toks[1].Token, toks[0].ParticipantID)
-	if !waitFor(10*time.Second, func() bool { v, _ := sub.snapshot(); return v.packets > 0 }) {
-		t.Fatalf("no video reached the viewer within 10 s (connection %s)", sub.pc.ConnectionState())
+	sub := whiptest.Subscribe(t, whiptest.NewPeer(t, whiptest.PeerOptions{First: loss}), st.Endpoints.WHIP, toks[0].ParticipantID, toks[1].Token)
+	if !waitFor(10*time.Second, func() bool { v, _ := sub.Snapshot(); return len(v.Seqs) > 0 }) {
+		t.Fatalf("no video reached the viewer within 10 s (connection %s)", sub.PC.ConnectionState())
 	}
 	time.Sleep(measure) // the measured span: media flows, with loss, for this long
 	cut := len(sent.snapshot())
@@ -338,14 +240,13 @@ type recovery struct {
 // measureRecovery maps the viewer's sequence numbers to the publisher's (the SFU rewrites them
 // with one offset per stream; the payloads pass unchanged) and counts, from the first packet the
 // viewer received to the end of sent, what is missing.
-func measureRecovery(t *testing.T, sub *subscriber, sent []sentPacket) recovery {
+func measureRecovery(t *testing.T, sub *whiptest.Subscriber, sent []sentPacket) recovery {
 	t.Helper()
-	sub.mu.Lock()
-	got := make(map[uint16]uint64, len(sub.video.payloads))
-	for seq, h := range sub.video.payloads {
-		got[seq] = h
+	video, _ := sub.Snapshot()
+	got := make(map[uint16]uint64, len(video.Seqs))
+	for i, seq := range video.Seqs { // a later copy of a sequence number replaces an earlier one
+		got[seq] = hash(video.Payloads[i])
 	}
-	sub.mu.Unlock()
 
 	// The offset most received packets agree on, matching payloads.
 	bySum := map[uint64][]uint16{}

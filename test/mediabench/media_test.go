@@ -1,15 +1,9 @@
 package mediabench_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,16 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/h264reader"
-	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"github.com/footlight/footlight/internal/servertest"
+	"github.com/footlight/footlight/internal/whiptest"
 )
 
 // clip is the media the publisher loops: H.264 access units (Annex B, one per frame at 30 fps,
@@ -42,90 +33,9 @@ type clip struct {
 // only about half the target rate (765 kbit/s at 720p); with it the rate is about 1,500.
 func encodeClip(tb testing.TB, dir, size string, seconds int) clip {
 	tb.Helper()
-	h264 := filepath.Join(dir, "video.h264")
-	ogg := filepath.Join(dir, "audio.ogg")
-	secs := strconv.Itoa(seconds)
-	run := func(args ...string) {
-		cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			tb.Fatalf("ffmpeg (Debian package ffmpeg): %v\n%s", err, out)
-		}
-	}
-	run("-f", "lavfi", "-i", "testsrc=size="+size+":rate=30", "-t", secs,
-		"-vf", "noise=alls=12:allf=t", "-c:v", "libx264", "-profile:v", "baseline", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-		"-b:v", "1500k", "-maxrate", "1500k", "-bufsize", "1500k", "-bf", "0", "-g", "60",
-		"-x264-params", "keyint=60:min-keyint=60:scenecut=0", "-f", "h264", h264)
-	run("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", secs,
-		"-c:a", "libopus", "-b:a", "48k", "-frame_duration", "20", "-page_duration", "20000", "-f", "ogg", ogg)
-	return clip{video: accessUnits(tb, h264), audio: opusPackets(tb, ogg)}
-}
-
-// accessUnits splits an Annex B file into access units: parameter sets travel with the slice
-// that follows them (x264 writes one slice per frame).
-func accessUnits(tb testing.TB, path string) [][]byte {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	rd, err := h264reader.NewReader(f)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var aus [][]byte
-	var cur []byte
-	for {
-		nal, err := rd.NextNAL()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		cur = append(cur, 0, 0, 0, 1)
-		cur = append(cur, nal.Data...)
-		if nal.UnitType == h264reader.NalUnitTypeCodedSliceIdr || nal.UnitType == h264reader.NalUnitTypeCodedSliceNonIdr {
-			aus = append(aus, cur)
-			cur = nil
-		}
-	}
-	if len(aus) == 0 {
-		tb.Fatal("no access units in the encoded video")
-	}
-	return aus
-}
-
-// opusPackets reads an Ogg Opus file written with one packet per page.
-func opusPackets(tb testing.TB, path string) [][]byte {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	rd, _, err := oggreader.NewWith(f)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out [][]byte
-	for {
-		page, _, err := rd.ParseNextPage()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if bytes.HasPrefix(page, []byte("OpusTags")) || len(page) == 0 {
-			continue
-		}
-		out = append(out, page)
-	}
-	if len(out) == 0 {
-		tb.Fatal("no Opus packets in the encoded audio")
-	}
-	return out
+	video := whiptest.EncodeH264(tb, dir, whiptest.H264{Size: size, Seconds: seconds, GOP: 60,
+		Bitrate: "1500k", VBV: true, Preset: "veryfast", Filter: "noise=alls=12:allf=t"})
+	return clip{video: video, audio: whiptest.EncodeOpus(tb, dir, seconds)}
 }
 
 // bench is one server, one stage and the media clients of one run.
@@ -135,14 +45,13 @@ type bench struct {
 	api     *servertest.Client
 	stageID string
 	arn     string
-	http    *http.Client
 }
 
 // startBench runs the real binary with its own data dir and creates a stage.
 func startBench(tb testing.TB) *bench {
 	tb.Helper()
 	p := servertest.StartBinary(tb, tb.TempDir())
-	b := &bench{tb: tb, proc: p, api: p.Client(), http: &http.Client{Timeout: 30 * time.Second}}
+	b := &bench{tb: tb, proc: p, api: p.Client()}
 	var out struct {
 		Stage struct {
 			Arn string `json:"arn"`
@@ -174,58 +83,14 @@ func (b *bench) token(user string, caps ...string) (participantID, tok string) {
 
 // post sends an SDP offer and applies the answer.
 func (b *bench) post(pc *webrtc.PeerConnection, path, tok, offer string) error {
-	req, err := http.NewRequest(http.MethodPost, b.proc.URL+path, strings.NewReader(offer))
+	resp, err := whiptest.Request(http.MethodPost, b.proc.URL+path, tok, "application/sdp", offer)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/sdp")
-	resp, err := b.http.Do(req)
-	if err != nil {
-		return err
+	if resp.Status != http.StatusCreated {
+		return fmt.Errorf("POST %s: %d %s", path, resp.Status, resp.Body)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, body)
-	}
-	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)})
-}
-
-// newPC is a pion peer as a browser would be: default codecs and interceptors (NACK, RTCP
-// reports, TWCC), UDP4 with loopback candidates.
-func newPC() (*webrtc.PeerConnection, error) {
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
-		return nil, err
-	}
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
-	return api.NewPeerConnection(webrtc.Configuration{})
-}
-
-// gatheredOffer makes pc's offer and waits until it holds every candidate.
-func gatheredOffer(pc *webrtc.PeerConnection) (string, error) {
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		return "", err
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return "", err
-	}
-	<-gathered
-	return pc.LocalDescription().SDP, nil
+	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: resp.Body})
 }
 
 // publisher sends the clip in real time: video at 30 fps (each frame's packets back to back),
@@ -248,22 +113,17 @@ type publisher struct {
 func (b *bench) startPublisher(c clip) *publisher {
 	b.tb.Helper()
 	id, tok := b.token("publisher", "PUBLISH", "SUBSCRIBE")
-	pc, err := newPC()
+	pc, err := whiptest.NewPeerConnection(whiptest.PeerOptions{})
 	if err != nil {
 		b.tb.Fatal(err)
 	}
 	p := &publisher{pc: pc, participant: id, clip: c, stop: make(chan struct{})}
 	b.tb.Cleanup(p.close)
-	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-	}, "video", id)
+	video, err := webrtc.NewTrackLocalStaticRTP(whiptest.H264Baseline, "video", id)
 	if err != nil {
 		b.tb.Fatal(err)
 	}
-	audio, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
-	}, "audio", id)
+	audio, err := webrtc.NewTrackLocalStaticRTP(whiptest.Opus, "audio", id)
 	if err != nil {
 		b.tb.Fatal(err)
 	}
@@ -275,7 +135,7 @@ func (b *bench) startPublisher(c clip) *publisher {
 	if err != nil {
 		b.tb.Fatal(err)
 	}
-	offer, err := gatheredOffer(pc)
+	offer, err := whiptest.OfferGathered(pc, 0)
 	if err != nil {
 		b.tb.Fatal(err)
 	}
@@ -413,7 +273,7 @@ func (c *trackCount) add(seq uint16) {
 // subscribe creates a token and a subscriber, and joins it to the publisher.
 func (b *bench) subscribe(pub *publisher, n int) (*subscriber, error) {
 	_, tok := b.token("sub-"+strconv.Itoa(n), "SUBSCRIBE")
-	pc, err := newPC()
+	pc, err := whiptest.NewPeerConnection(whiptest.PeerOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +287,7 @@ func (b *bench) subscribe(pub *publisher, n int) (*subscriber, error) {
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		s.wg.Go(func() { s.read(tr) })
 	})
-	offer, err := gatheredOffer(pc)
+	offer, err := whiptest.OfferGathered(pc, 0)
 	if err != nil {
 		pc.Close()
 		return nil, err
@@ -469,7 +329,7 @@ func (s *subscriber) read(tr *webrtc.TrackRemote) {
 			continue
 		}
 		switch {
-		case isKeyStart(pkt.Payload):
+		case whiptest.IsH264Keyframe(pkt.Payload):
 			inKey = true
 		case inKey && pkt.SequenceNumber != next:
 			inKey = false // a gap: wait for the next keyframe
@@ -480,32 +340,6 @@ func (s *subscriber) read(tr *webrtc.TrackRemote) {
 			close(s.keyed)
 		}
 	}
-}
-
-// isKeyStart reports whether an H.264 RTP payload (RFC 6184) starts an IDR access unit: SPS
-// or an IDR slice, alone, in a STAP-A, or as the first fragment of an FU-A.
-func isKeyStart(p []byte) bool {
-	if len(p) < 2 {
-		return false
-	}
-	switch t := p[0] & 0x1f; t {
-	case 5, 7:
-		return true
-	case 24: // STAP-A: 16-bit size, NAL unit, repeated
-		for i := 1; i+2 < len(p); {
-			size := int(p[i])<<8 | int(p[i+1])
-			if i+2 >= len(p) || size == 0 {
-				return false
-			}
-			if nt := p[i+2] & 0x1f; nt == 5 || nt == 7 {
-				return true
-			}
-			i += 2 + size
-		}
-	case 28: // FU-A
-		return p[1]&0x80 != 0 && p[1]&0x1f == 5
-	}
-	return false
 }
 
 // received is the distinct packets this subscriber has received on both tracks.
