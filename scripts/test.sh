@@ -31,6 +31,12 @@ if ! aws ivs-realtime help >/dev/null 2>&1 || ! python3 -c 'import boto3' 2>/dev
 	python3 -m pip install --quiet 'awscli>=1.32' 'boto3>=1.34'
 fi
 
+# versitygw: the real S3 server internal/storage's tests run against. go install puts it in
+# GOBIN (or GOPATH/bin), which must be on PATH for the tests.
+gobin=$(go env GOBIN)
+export PATH="${gobin:-$(go env GOPATH)/bin}:$PATH"
+need versitygw || go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+
 # The JS SDK, pinned in test/compat/js/package-lock.json.
 (cd test/compat/js && npm ci --no-audit --no-fund --loglevel=error)
 
