@@ -87,7 +87,7 @@ type publicKeyLookup struct{ s Store }
 func (p publicKeyLookup) PublicKey(ctx context.Context, arn string) (*ecdsa.PublicKey, error) {
 	k, err := p.s.PublicKeys().Get(ctx, arn)
 	if err != nil {
-		return nil, errorsJoinUnknownKey(err)
+		return nil, asUnknownKey(err)
 	}
 	return token.ParsePublicKey(k.Material)
 }

@@ -90,8 +90,8 @@ func (a *API) deletePublicKey(ctx context.Context, in *arnInput) (*empty, error)
 	return &empty{}, a.cfg.Store.PublicKeys().Delete(ctx, in.Arn)
 }
 
-// errorsJoinUnknownKey keeps a store miss recognisable as token.ErrUnknownKey.
-func errorsJoinUnknownKey(err error) error {
+// asUnknownKey makes a store miss recognisable as token.ErrUnknownKey.
+func asUnknownKey(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: %w", token.ErrUnknownKey, err)
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/footlight/footlight/internal/whiptest"
 )
 
 // TestSimulcastLayerPerSubscriber: a subscriber whose REMB says 150 kbit/s gets the low
@@ -25,7 +27,7 @@ func TestSimulcastLayerPerSubscriber(t *testing.T) {
 
 	eventually(t, 10*time.Second, "the capped subscriber on the low layer", func() bool {
 		v, _ := capped.snapshot()
-		return trailing(v.heads, 0) >= 25
+		return whiptest.TrailingLayer(v.heads, 0) >= 25
 	})
 	eventually(t, 5*time.Second, "video at the uncapped subscriber", func() bool {
 		v, _ := free.counts()
@@ -33,67 +35,34 @@ func TestSimulcastLayerPerSubscriber(t *testing.T) {
 	})
 
 	v, _ := free.snapshot()
-	if v.heads[0][0] != nalIDRByte || free.layerCount() != 1 || v.heads[0][1] != 2 {
+	if v.heads[0][0] != whiptest.IDRByte || free.layerCount() != 1 || v.heads[0][1] != 2 {
 		t.Errorf("uncapped subscriber: first packet %x, %d layers; want an IDR of layer 2 only", v.heads[0], free.layerCount())
 	}
 
 	v, _ = capped.snapshot()
-	if v.heads[0][0] != nalIDRByte {
+	if v.heads[0][0] != whiptest.IDRByte {
 		t.Errorf("capped subscriber's video starts with %x, want an IDR", v.heads[0])
 	}
-	low := firstOf(v.heads, 0)
-	if v.heads[low][0] != nalIDRByte {
+	low := whiptest.FirstOfLayer(v.heads, 0)
+	if v.heads[low][0] != whiptest.IDRByte {
 		t.Errorf("capped subscriber's low layer starts with %x, want an IDR", v.heads[low])
 	}
-	if n := trailing(v.heads, 0); n != len(v.heads)-low {
+	if n := whiptest.TrailingLayer(v.heads, 0); n != len(v.heads)-low {
 		t.Errorf("capped subscriber left the low layer: %d of the %d packets since it began", len(v.heads)-low-n, len(v.heads)-low)
 	}
-	checkContinuous(t, v.seqs)
+	whiptest.CheckContinuous(t, "capped subscriber", v.seqs)
 
 	rate.Store(5_000_000)
 	eventually(t, 10*time.Second, "the capped subscriber, cap lifted, on the high layer", func() bool {
 		v, _ := capped.snapshot()
-		return trailing(v.heads, 2) >= 25
+		return whiptest.TrailingLayer(v.heads, 2) >= 25
 	})
 	v, _ = capped.snapshot()
-	up := len(v.heads) - trailing(v.heads, 2)
-	if v.heads[up][0] != nalIDRByte {
+	up := len(v.heads) - whiptest.TrailingLayer(v.heads, 2)
+	if v.heads[up][0] != whiptest.IDRByte {
 		t.Errorf("switch up lands on %x, want an IDR", v.heads[up])
 	}
-	checkContinuous(t, v.seqs)
-}
-
-// nalIDRByte is the NAL header sendLayers gives an IDR slice.
-const nalIDRByte = 0x65
-
-// trailing counts the packets of layer at the end of heads.
-func trailing(heads [][2]byte, layer byte) int {
-	n := 0
-	for i := len(heads) - 1; i >= 0 && heads[i][1] == layer; i-- {
-		n++
-	}
-	return n
-}
-
-// firstOf returns the index of layer's first packet in heads, or -1.
-func firstOf(heads [][2]byte, layer byte) int {
-	for i, h := range heads {
-		if h[1] == layer {
-			return i
-		}
-	}
-	return -1
-}
-
-// checkContinuous asserts that every packet's sequence number is the previous one's plus 1:
-// on loopback nothing is lost, so layer switches must not show.
-func checkContinuous(t testing.TB, seqs []uint16) {
-	t.Helper()
-	for i := 1; i < len(seqs); i++ {
-		if seqs[i] != seqs[i-1]+1 {
-			t.Fatalf("sequence number %d follows %d (packet %d of %d)", seqs[i], seqs[i-1], i, len(seqs))
-		}
-	}
+	whiptest.CheckContinuous(t, "capped subscriber", v.seqs)
 }
 
 // sendREMB has the subscriber report *rate as its receive bandwidth every 100 ms, as a

@@ -322,9 +322,10 @@ func (s *Service) eventLocked(p *liveParticipant, name, remote, code string, now
 	}})
 }
 
+// saveLocked queues a copy of the participant's record; the copy shares Attributes, which
+// are never mutated after join.
 func (s *Service) saveLocked(p *liveParticipant) {
 	rec := p.rec
-	rec.Attributes = p.rec.Attributes // attributes are never mutated after join
 	s.journal.add(store.LiveWrite{Participant: &rec})
 }
 

@@ -3,19 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 )
-
-// Page asks for one page of a listing: up to Max items after the position Token names.
-type Page struct {
-	Token string // opaque; "" for the first page
-	Max   int
-}
 
 // Repo is the repository of one resource type, kept as JSON bodies in the resources table in
 // creation order (which is the stable order of listings).
@@ -131,61 +122,16 @@ func (r Repo[T]) Delete(ctx context.Context, arn string, guards ...Guard) error 
 
 // List returns one page in creation order and the token of the next page ("" at the end).
 func (r Repo[T]) List(ctx context.Context, p Page) ([]T, string, error) {
-	after, err := r.decodeToken(p.Token)
+	after, err := decodeSeqToken(r.typ, p.Token)
 	if err != nil {
 		return nil, "", fmt.Errorf("list %s: %w", r.typ, err)
 	}
-	rows, err := r.s.r.QueryContext(ctx,
+	out, seqs, err := queryPage[T](ctx, r.s.r, p.Max+1,
 		`SELECT seq, body FROM resources WHERE type = ? AND seq > ? ORDER BY seq LIMIT ?`, r.typ, after, p.Max+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list %s: %w", r.typ, err)
 	}
-	defer rows.Close()
-	out := make([]T, 0, p.Max)
-	var last int64
-	next := ""
-	for rows.Next() {
-		var seq int64
-		var body string
-		if err := rows.Scan(&seq, &body); err != nil {
-			return nil, "", fmt.Errorf("list %s: %w", r.typ, err)
-		}
-		if len(out) == p.Max {
-			next = r.encodeToken(last)
-			break
-		}
-		v, err := decode[T](body)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, *v)
-		last = seq
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list %s: %w", r.typ, err)
-	}
-	return out, next, nil
-}
-
-// Page tokens name the resource type so a token of one listing is refused by another.
-func (r Repo[T]) encodeToken(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(r.typ + ":" + strconv.FormatInt(seq, 10)))
-}
-
-func (r Repo[T]) decodeToken(tok string) (int64, error) {
-	if tok == "" {
-		return 0, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return 0, ErrInvalidPageToken
-	}
-	typ, num, ok := strings.Cut(string(raw), ":")
-	seq, err := strconv.ParseInt(num, 10, 64)
-	if !ok || typ != r.typ || err != nil || seq < 0 {
-		return 0, ErrInvalidPageToken
-	}
-	return seq, nil
+	return pageOf(out, seqs, p.Max, r.typ)
 }
 
 func decode[T any](body string) (*T, error) {

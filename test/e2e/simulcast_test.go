@@ -1,15 +1,12 @@
 package e2e_test
 
 import (
-	"bytes"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/footlight/footlight/internal/servertest"
@@ -35,66 +32,43 @@ func TestSimulcastLayerFollowsBandwidth(t *testing.T) {
 	poll(t, 10*time.Second, "the uncapped subscriber on the high layer", func() bool { return free.trailing(2) >= 25 })
 
 	heads, seqs := capped.snapshot()
-	if heads[0][0] != idrByte {
+	if heads[0][0] != whiptest.IDRByte {
 		t.Errorf("capped subscriber's video starts with %x, want an IDR", heads[0])
 	}
-	if low := firstLayer(heads, 0); heads[low][0] != idrByte {
+	if low := whiptest.FirstOfLayer(heads, 0); heads[low][0] != whiptest.IDRByte {
 		t.Errorf("capped subscriber's low layer starts with %x, want an IDR", heads[low])
 	}
-	continuous(t, "capped", seqs)
+	whiptest.CheckContinuous(t, "capped", seqs)
 	heads, seqs = free.snapshot()
 	for i, h := range heads {
 		if h[1] != 2 {
 			t.Fatalf("uncapped subscriber's packet %d is from layer %d", i, h[1])
 		}
 	}
-	if heads[0][0] != idrByte {
+	if heads[0][0] != whiptest.IDRByte {
 		t.Errorf("uncapped subscriber's video starts with %x, want an IDR", heads[0])
 	}
-	continuous(t, "uncapped", seqs)
+	whiptest.CheckContinuous(t, "uncapped", seqs)
 
 	rate.Store(5_000_000)
 	poll(t, 10*time.Second, "the capped subscriber, cap lifted, on the high layer", func() bool { return capped.trailing(2) >= 25 })
 	heads, seqs = capped.snapshot()
-	if up := len(heads) - capped.trailing(2); heads[up][0] != idrByte {
+	if up := len(heads) - capped.trailing(2); heads[up][0] != whiptest.IDRByte {
 		t.Errorf("switch up lands on %x, want an IDR", heads[up])
 	}
-	continuous(t, "capped after the switch up", seqs)
+	whiptest.CheckContinuous(t, "capped after the switch up", seqs)
 }
 
-// idrByte is the NAL header the layered publisher gives an IDR slice.
-const idrByte = 0x65
-
-// layerBytes is each layer's payload size: at 50 packets/s about 40, 270 and 470 kbit/s.
-var layerBytes = [3]int{60, 640, 1140}
-
-// startLayeredPublisher publishes three H.264 simulcast layers, each packet's second payload
-// byte naming its layer, an IDR every tenth packet, until the test ends.
+// startLayeredPublisher publishes whiptest's three simulcast layers until the test ends.
 func startLayeredPublisher(t *testing.T, whip string, tok tokenOut) {
 	t.Helper()
 	pc := whiptest.NewPeer(t, whiptest.PeerOptions{})
-	var layers []*webrtc.TrackLocalStaticRTP
-	for _, rid := range []string{"q", "h", "f"} {
-		tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264}, "video", tok.ParticipantID, webrtc.WithRTPStreamID(rid))
-		if err != nil {
-			t.Fatal(err)
-		}
-		layers = append(layers, tr)
-	}
-	sender, err := pc.AddTrack(layers[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range layers[1:] {
-		if err := sender.AddEncoding(l); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sender, layers := whiptest.AddSimulcast(t, pc, tok.ParticipantID)
 	connect(t, pc, whip, tok.Token)
 	whiptest.WaitConnected(t, pc, "publisher")
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { sendLayered(sender, layers, stop) })
+	wg.Go(func() { whiptest.SendLayers(sender, layers, stop) })
 	wg.Go(func() { // the sender's RTCP (PLIs) must be read for the interceptors
 		for {
 			if _, _, err := sender.ReadRTCP(); err != nil {
@@ -103,43 +77,6 @@ func startLayeredPublisher(t *testing.T, whip string, tok tokenOut) {
 		}
 	})
 	t.Cleanup(func() { close(stop); pc.Close(); wg.Wait() })
-}
-
-func sendLayered(sender *webrtc.RTPSender, layers []*webrtc.TrackLocalStaticRTP, stop <-chan struct{}) {
-	var midID, ridID uint8
-	for _, e := range sender.GetParameters().HeaderExtensions {
-		switch e.URI {
-		case sdp.SDESMidURI:
-			midID = uint8(e.ID)
-		case sdp.SDESRTPStreamIDURI:
-			ridID = uint8(e.ID)
-		}
-	}
-	var payload [][]byte
-	for _, n := range layerBytes {
-		payload = append(payload, bytes.Repeat([]byte{0xaa}, n))
-	}
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for n := uint16(0); ; n++ {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-		nal := byte(0x41) // non-IDR slice
-		if n%10 == 0 {
-			nal = idrByte
-		}
-		for i, l := range layers {
-			p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: n, Timestamp: uint32(n) * 1800, Marker: true}}
-			p.Header.SetExtension(midID, []byte("0"))
-			p.Header.SetExtension(ridID, []byte(l.RID()))
-			p.Payload = payload[i]
-			p.Payload[0], p.Payload[1] = nal, byte(i)
-			l.WriteRTP(p)
-		}
-	}
 }
 
 // layerSubscriber records the first two payload bytes (NAL header, layer) and the sequence
@@ -209,29 +146,5 @@ func (s *layerSubscriber) snapshot() ([][2]byte, []uint16) {
 // trailing counts the packets of layer at the end of what the subscriber received.
 func (s *layerSubscriber) trailing(layer byte) int {
 	heads, _ := s.snapshot()
-	n := 0
-	for i := len(heads) - 1; i >= 0 && heads[i][1] == layer; i-- {
-		n++
-	}
-	return n
-}
-
-func firstLayer(heads [][2]byte, layer byte) int {
-	for i, h := range heads {
-		if h[1] == layer {
-			return i
-		}
-	}
-	return -1
-}
-
-// continuous fails t unless every sequence number follows the previous one by exactly 1: on
-// loopback nothing is lost, so layer switches must not show.
-func continuous(t *testing.T, who string, seqs []uint16) {
-	t.Helper()
-	for i := 1; i < len(seqs); i++ {
-		if seqs[i] != seqs[i-1]+1 {
-			t.Fatalf("%s: sequence number %d follows %d (packet %d of %d)", who, seqs[i], seqs[i-1], i, len(seqs))
-		}
-	}
+	return whiptest.TrailingLayer(heads, layer)
 }
