@@ -207,6 +207,10 @@ func (s *Server) Credentials() Credentials { return s.creds }
 // Run serves until ctx ends, then shuts down gracefully: in-flight requests finish (up to
 // 10 s) and the store is closed last, after its last writer.
 func (s *Server) Run(ctx context.Context) error {
+	if err := s.stages.Recover(ctx); err != nil {
+		s.store.Close()
+		return err
+	}
 	// The domain's journal outlives HTTP so the leaves of closing connections are persisted.
 	domainCtx, stopDomain := context.WithCancel(context.Background())
 	domainDone := make(chan error, 1)

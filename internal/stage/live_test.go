@@ -27,6 +27,9 @@ func newFixture(t *testing.T, dir string, cfg Config) *fixture {
 	}
 	cfg.Store, cfg.Region, cfg.Account = db, "us-east-1", "123456789012"
 	svc := New(cfg)
+	if err := svc.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { svc.Run(ctx); close(done) }() // stopped by f.stop

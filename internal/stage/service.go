@@ -63,9 +63,9 @@ func New(cfg Config) *Service {
 	return s
 }
 
-// Run first ends the sessions a previous run left open (every connection died with it), then
-// persists live state until ctx ends, writing what is pending before it returns.
-func (s *Service) Run(ctx context.Context) error {
+// Recover ends the sessions a previous run left open: every connection died with it. It must
+// finish before the node serves requests, or a reader would see a session that is already over.
+func (s *Service) Recover(ctx context.Context) error {
 	n, err := s.cfg.Store.CloseOpenSessions(ctx, s.cfg.Now().UTC())
 	if err != nil {
 		return err
@@ -73,6 +73,11 @@ func (s *Service) Run(ctx context.Context) error {
 	if n > 0 {
 		s.cfg.Logger.Info("ended sessions left open by the previous run", "sessions", n)
 	}
+	return nil
+}
+
+// Run persists live state until ctx ends, writing what is pending before it returns.
+func (s *Service) Run(ctx context.Context) error {
 	s.journal.run(ctx)
 	return nil
 }
