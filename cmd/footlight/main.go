@@ -108,6 +108,16 @@ var flags = []flagSpec{
 		c.MaxPublishers = n
 		return nil
 	}},
+	{"s3-endpoint", "FOOTLIGHT_S3_ENDPOINT", "", "S3-compatible endpoint recordings go to (empty: the local store in the data dir, served at /recordings/)", str(func(c *server.Config) *string { return &c.S3.Endpoint })},
+	{"s3-region", "FOOTLIGHT_S3_REGION", "us-east-1", "region the S3 requests are signed for", str(func(c *server.Config) *string { return &c.S3.Region })},
+	{"s3-path-style", "FOOTLIGHT_S3_PATH_STYLE", "true", "address buckets as <endpoint>/<bucket> (most self-hosted stores need it)", func(c *server.Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("--s3-path-style: %q is not true or false", v)
+		}
+		c.S3.PathStyle = b
+		return nil
+	}},
 	{"log-level", "FOOTLIGHT_LOG_LEVEL", "info", "debug, info, warn or error", func(c *server.Config, v string) error { return nil }},
 }
 
@@ -123,7 +133,7 @@ func serveFlags() (*flag.FlagSet, map[string]*string, error) {
 		values[f.name] = fs.String(f.name, def, f.usage+" ["+f.env+"]")
 	}
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: footlight serve [flags]\n\nAPI credentials come from FOOTLIGHT_ACCESS_KEY_ID and FOOTLIGHT_SECRET_ACCESS_KEY;\nunset, a pair is made on first start and kept in the data dir.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: footlight serve [flags]\n\nAPI credentials come from FOOTLIGHT_ACCESS_KEY_ID and FOOTLIGHT_SECRET_ACCESS_KEY;\nunset, a pair is made on first start and kept in the data dir. The S3 store's\ncredentials come from FOOTLIGHT_S3_ACCESS_KEY_ID and FOOTLIGHT_S3_SECRET_ACCESS_KEY.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	return fs, values, nil
@@ -148,6 +158,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.AccessKeyID = os.Getenv("FOOTLIGHT_ACCESS_KEY_ID")
 	cfg.SecretAccessKey = os.Getenv("FOOTLIGHT_SECRET_ACCESS_KEY")
+	// Unset, the AWS SDK's default chain (AWS_* variables, shared files, instance role) is used.
+	cfg.S3.AccessKeyID = os.Getenv("FOOTLIGHT_S3_ACCESS_KEY_ID")
+	cfg.S3.SecretAccessKey = os.Getenv("FOOTLIGHT_S3_SECRET_ACCESS_KEY")
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

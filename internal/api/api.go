@@ -27,6 +27,11 @@ type Store interface {
 	Untag(ctx context.Context, arn string, keys []string) error
 }
 
+// BucketChecker tells whether a bucket exists in the recording store.
+type BucketChecker interface {
+	BucketExists(ctx context.Context, bucket string) (bool, error)
+}
+
 // Minter signs participant tokens.
 type Minter interface {
 	Mint(c token.Claims) (string, error)
@@ -41,8 +46,11 @@ type Config struct {
 	Sessions Sessions
 	Minter   Minter
 	Verifier *sigv4.Verifier
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Buckets, when set, must know a storage configuration's bucket before it is created
+	// (as IVS checks); nil accepts any valid name (the local store makes buckets on demand).
+	Buckets BucketChecker
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // API serves the control plane over HTTP.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/footlight/footlight/internal/arn"
 	"github.com/footlight/footlight/internal/store"
@@ -33,6 +34,9 @@ type storageConfigurationOutput struct {
 }
 
 func (a *API) createStorageConfiguration(ctx context.Context, in *createStorageConfigurationInput) (*storageConfigurationOutput, error) {
+	if err := a.checkBucket(ctx, in.S3.BucketName); err != nil {
+		return nil, err
+	}
 	c := &store.StorageConfiguration{
 		Arn:        a.newARN(arn.TypeStorageConfiguration),
 		Name:       in.Name,
@@ -79,4 +83,21 @@ func (a *API) deleteStorageConfiguration(ctx context.Context, in *arnInput) (*em
 
 func (a *API) newARN(typ string) string {
 	return arn.ARN{Region: a.cfg.Region, Account: a.cfg.Account, Type: typ, ID: arn.RandomID(arn.ResourceIDLength)}.String()
+}
+
+// checkBucket refuses a bucket the recording store does not have, naming s3.bucketName as
+// IVS does.
+func (a *API) checkBucket(ctx context.Context, bucket string) error {
+	if a.cfg.Buckets == nil {
+		return nil
+	}
+	ok, err := a.cfg.Buckets.BucketExists(ctx, bucket)
+	switch {
+	case err != nil:
+		a.log.Warn("bucket check failed", "bucket", bucket, "err", err)
+		return validation(fmt.Sprintf("s3.bucketName: bucket %q could not be reached in the recording store", bucket))
+	case !ok:
+		return validation(fmt.Sprintf("s3.bucketName: bucket %q does not exist in the recording store", bucket))
+	}
+	return nil
 }

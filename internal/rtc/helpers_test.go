@@ -118,6 +118,8 @@ type fakeMember struct {
 
 func (m *fakeMember) ParticipantID() string { return m.p.ParticipantID }
 
+func (m *fakeMember) SessionID() string { return "st-fakesession01" }
+
 func (m *fakeMember) StartPublish(context.Context) error {
 	f := m.f
 	f.mu.Lock()

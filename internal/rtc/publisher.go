@@ -17,10 +17,11 @@ type publisher struct {
 	sess       *session
 	publishing atomic.Bool // StartPublish succeeded, so ending calls StopPublish
 
-	mu      sync.Mutex // guards tracks, subs and stopped
-	tracks  []*upTrack
-	subs    map[*subscriber]struct{}
-	stopped bool
+	mu        sync.Mutex // guards tracks, subs, stopped and recording
+	tracks    []*upTrack
+	subs      map[*subscriber]struct{}
+	stopped   bool
+	recording Recording // nil when the stage does not record, or not yet
 }
 
 // publish joins, starts publishing and answers the offer. On error the caller ends x.
@@ -48,6 +49,7 @@ func (s *SFU) publish(ctx context.Context, x *session, userAgent string, offer s
 	if err := x.pub.accept(pc, parsed); err != nil {
 		return "", err
 	}
+	x.pub.record(m.SessionID())
 	return x.negotiate(ctx, pc)
 }
 
@@ -79,6 +81,47 @@ func (p *publisher) accept(pc *webrtc.PeerConnection, offer *sdp.SessionDescript
 	defer p.mu.Unlock()
 	p.tracks = tracks
 	return nil
+}
+
+// record starts the publish's recording in the background, so a stage that records joins as
+// fast as one that does not: the recording begins at the first keyframe anyway, which its
+// muxer asks for.
+func (p *publisher) record(sessionID string) {
+	rec := p.sess.sfu.cfg.Recorder
+	if rec == nil {
+		return
+	}
+	tracks := p.upTracks()
+	pub := RecordedPublish{StageArn: p.sess.stageArn, SessionID: sessionID, ParticipantID: p.sess.participantID}
+	for _, u := range tracks {
+		t := RecordedTrack{MimeType: u.codec.MimeType, ClockRate: u.codec.ClockRate}
+		if u.keyframe != nil {
+			t.RequestKeyframe = u.requestKeyframe
+		}
+		pub.Tracks = append(pub.Tracks, t)
+	}
+	p.sess.sfu.spawn(func() {
+		r, err := rec.Record(context.Background(), pub)
+		if err != nil {
+			p.sess.log.Warn("recording not started", "err", err)
+		}
+		if r == nil {
+			return
+		}
+		p.mu.Lock()
+		if p.stopped {
+			p.mu.Unlock()
+			r.Close()
+			return
+		}
+		p.recording = r
+		for i, u := range tracks {
+			if s := r.Sink(i); s != nil {
+				u.sink.Store(&sinkRef{s})
+			}
+		}
+		p.mu.Unlock()
+	})
 }
 
 // onTrack runs on pion's goroutine when a stream arrives: each announced layer gets its
@@ -162,13 +205,16 @@ func (p *publisher) removeSubscriber(sub *subscriber) {
 func (p *publisher) stop(ctx context.Context, m Member) {
 	p.mu.Lock()
 	p.stopped = true
-	tracks, subs := p.tracks, p.subs
+	tracks, subs, recording := p.tracks, p.subs, p.recording
 	p.subs = nil
 	p.mu.Unlock()
 	for _, u := range tracks {
 		for _, l := range u.layers {
 			l.close()
 		}
+	}
+	if recording != nil {
+		recording.Close() // the PeerConnection is closed: every packet has been written
 	}
 	list := make([]*session, 0, len(subs))
 	for sub := range subs {

@@ -44,6 +44,43 @@ type Member interface {
 	StopSubscribe(ctx context.Context, publisherID string)
 	// Leave is idempotent; rtc calls it whenever the connection ends, for any reason.
 	Leave(ctx context.Context)
+	// SessionID is the stage session the connection joined.
+	SessionID() string
+}
+
+// Recorder records publishes (participant recording); the server adapts internal/record.
+type Recorder interface {
+	// Record starts recording a publish; nil, nil when its stage does not record.
+	Record(ctx context.Context, p RecordedPublish) (Recording, error)
+}
+
+// RecordedPublish is a publish to record: its tracks in the order Recording.Sink numbers them.
+type RecordedPublish struct {
+	StageArn, SessionID, ParticipantID string
+	Tracks                             []RecordedTrack
+}
+
+// RecordedTrack is one published track.
+type RecordedTrack struct {
+	MimeType  string // as negotiated, e.g. video/H264
+	ClockRate uint32
+	// RequestKeyframe asks the publisher for a keyframe, throttled; it never blocks. Nil for
+	// audio.
+	RequestKeyframe func()
+}
+
+// Recording is a publish being recorded.
+type Recording interface {
+	// Sink is where track i's packets go; nil when the track is not recorded.
+	Sink(i int) PacketSink
+	// Close ends the publish's recording once its last packet was written.
+	Close()
+}
+
+// PacketSink takes a copy of each RTP packet of a track, from the track's read loop: it must
+// not block, allocate or lock.
+type PacketSink interface {
+	WriteRTP(pkt []byte)
 }
 
 // Config is what the SFU needs. Zero values are documented per field.
@@ -55,6 +92,7 @@ type Config struct {
 	// StageExists returns the ARN of the stage with this id, or an error wrapping
 	// stage.ErrNotFound.
 	StageExists func(ctx context.Context, stageID string) (stageArn string, err error)
+	Recorder    Recorder     // nil records nothing
 	Logger      *slog.Logger // nil discards
 }
 

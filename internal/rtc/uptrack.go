@@ -47,7 +47,8 @@ type upTrack struct {
 	pliPending atomic.Bool   // a PLI is scheduled on pliTimer
 	pliTimer   *time.Timer   // sends the scheduled PLI; stopped by close
 	plis       atomic.Uint64
-	bitrate    atomic.Uint64 // received bits per second, an EWMA updated every rateInterval
+	bitrate    atomic.Uint64           // received bits per second, an EWMA updated every rateInterval
+	sink       atomic.Pointer[sinkRef] // the recording's copy of the stream; nil when not recorded
 
 	// Owned by readLoop.
 	buf       []byte
@@ -120,8 +121,14 @@ func (u *upTrack) readLoop(remote *webrtc.TrackRemote) {
 		now := u.now()
 		u.countBytes(n, now)
 		u.forward(now)
+		if s := u.sink.Load(); s != nil {
+			s.WriteRTP(u.buf[:n])
+		}
 	}
 }
+
+// sinkRef boxes a PacketSink so it can sit in an atomic.Pointer.
+type sinkRef struct{ PacketSink }
 
 // countBytes adds a packet to the bitrate window and, once per rateInterval, folds the
 // window into the estimate: one atomic store per interval, none per packet.

@@ -18,9 +18,11 @@ import (
 	"github.com/footlight/footlight/internal/api"
 	"github.com/footlight/footlight/internal/arn"
 	"github.com/footlight/footlight/internal/events"
+	"github.com/footlight/footlight/internal/record"
 	"github.com/footlight/footlight/internal/rtc"
 	"github.com/footlight/footlight/internal/sigv4"
 	"github.com/footlight/footlight/internal/stage"
+	"github.com/footlight/footlight/internal/storage"
 	"github.com/footlight/footlight/internal/store"
 	"github.com/footlight/footlight/internal/token"
 )
@@ -41,7 +43,11 @@ type Config struct {
 	MaxPublishers      int           // publishers per stage; default 12 (IVS's limit)
 	AccessKeyID        string        // with SecretAccessKey; both empty: made once, kept in DataDir
 	SecretAccessKey    string
-	Logger             *slog.Logger
+	// S3, when its Endpoint is set, is the S3-compatible store recordings go to; otherwise
+	// they go to the local store, <DataDir>/recordings, served at /recordings/.
+	S3     storage.S3Config
+	FFmpeg string // the ffmpeg that makes H.264 thumbnails; default "ffmpeg" on PATH
+	Logger *slog.Logger
 }
 
 // Server is a running Footlight node.
@@ -54,9 +60,10 @@ type Server struct {
 	stages *stage.Service
 	creds  Credentials
 	// tokens verifies participant tokens: the server's own and those signed with imported keys.
-	tokens *token.Verifier
-	events *events.Server
-	sfu    *rtc.SFU
+	tokens   *token.Verifier
+	events   *events.Server
+	sfu      *rtc.SFU
+	recorder *record.Recorder
 }
 
 // New opens the data dir and binds the listener, so Addr and PublicURL are known before Run.
@@ -95,6 +102,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		SessionGracePeriod: cfg.SessionGracePeriod,
 		Logger:             log,
 	})
+	objects, local, err := recordingStore(cfg)
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
+	recorder := record.New(record.Config{
+		Storage:  objects,
+		Stages:   recordStages{stages, st},
+		SpoolDir: filepath.Join(cfg.DataDir, "recording-spool"),
+		FFmpeg:   cfg.FFmpeg,
+		Logger:   log,
+	})
+	var buckets api.BucketChecker // the local store makes buckets on demand: nothing to check
+	if local == nil {
+		buckets = objects
+	}
 	issuer := token.NewIssuer(key)
 	a, err := api.New(api.Config{
 		Region:   cfg.Region,
@@ -104,6 +128,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Sessions: st,
 		Minter:   issuer,
 		Verifier: sigv4.New(sigv4.Config{Region: cfg.Region, Service: "ivs", Credentials: creds}),
+		Buckets:  buckets,
 		Logger:   log,
 	})
 	if err != nil {
@@ -132,17 +157,21 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			}
 			return stageArn, nil
 		},
-		Logger: log,
+		Recorder: rtcRecorder{recorder},
+		Logger:   log,
 	})
 	if err != nil {
 		ln.Close()
 		st.Close()
 		return nil, fmt.Errorf("media server: %w", err)
 	}
+	if local != nil {
+		mux.Handle("/recordings/", local.Handler())
+	}
 	mux.Handle("/whip", sfu.Handler())
 	mux.Handle("/whip/", sfu.Handler())
 	mux.Handle("/", a)
-	s := &Server{cfg: cfg, log: log, ln: ln, store: st, stages: stages, creds: creds, tokens: tokens, events: ev, sfu: sfu}
+	s := &Server{cfg: cfg, log: log, ln: ln, store: st, stages: stages, creds: creds, tokens: tokens, events: ev, sfu: sfu, recorder: recorder}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
@@ -211,6 +240,10 @@ func (s *Server) Run(ctx context.Context) error {
 		s.store.Close()
 		return err
 	}
+	if err := s.recorder.Recover(ctx); err != nil {
+		s.store.Close()
+		return err
+	}
 	// The domain's journal outlives HTTP so the leaves of closing connections are persisted.
 	domainCtx, stopDomain := context.WithCancel(context.Background())
 	domainDone := make(chan error, 1)
@@ -229,6 +262,11 @@ func (s *Server) Run(ctx context.Context) error {
 		s.events.Close() // Shutdown does not track upgraded websockets
 		s.sfu.Close()    // leaves every media connection while the domain still runs
 	}
+	// Recordings end and upload while the domain still records their states; what a slow
+	// store leaves is uploaded at the next start.
+	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	s.recorder.Close(rctx)
+	cancel()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -267,3 +305,17 @@ func (r rtcStages) Join(ctx context.Context, p stage.JoinParams) (rtc.Member, er
 
 // RTCUDPPort is the bound media port.
 func (s *Server) RTCUDPPort() int { return s.sfu.UDPPort() }
+
+// recordingStore is where recordings go: the S3-compatible store when one is configured,
+// else the local store in the data dir (returned as local too, to be served over HTTP).
+func recordingStore(cfg Config) (storage.Store, *storage.Local, error) {
+	if cfg.S3.Endpoint != "" {
+		s3, err := storage.NewS3(cfg.S3)
+		if err != nil {
+			return nil, nil, fmt.Errorf("recording store: %w", err)
+		}
+		return s3, nil, nil
+	}
+	local := storage.NewLocal(filepath.Join(cfg.DataDir, "recordings"))
+	return local, local, nil
+}

@@ -23,6 +23,7 @@ type Store interface {
 	Revoke(ctx context.Context, stageArn, participantID, reason string, at time.Time) error
 	Revoked(ctx context.Context, stageArn, participantID string) (bool, error)
 	KnownParticipant(ctx context.Context, stageArn, participantID string) (bool, error)
+	Participant(ctx context.Context, stageArn, sessionID, participantID string) (*store.Participant, error)
 }
 
 // Config wires a Service. Zero values get the defaults given.

@@ -8,8 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/footlight/footlight/internal/s3test"
 )
 
 // TestStoreLocal runs the conformance table against the local directory store.
@@ -19,14 +18,12 @@ func TestStoreLocal(t *testing.T) {
 
 // TestStoreS3 runs the same table against S3 on a real versitygw process.
 func TestStoreS3(t *testing.T) {
-	cfg := startVersityGW(t)
-	st, err := NewS3(cfg)
+	gw := s3test.Start(t)
+	gw.CreateBucket(testBucket)
+	st, err := NewS3(S3Config{Endpoint: gw.Endpoint, Region: gw.Region, AccessKeyID: gw.AccessKeyID,
+		SecretAccessKey: gw.SecretAccessKey, PathStyle: true})
 	if err != nil {
 		t.Fatalf("NewS3: %v", err)
-	}
-	_, err = st.client.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(testBucket)})
-	if err != nil {
-		t.Fatalf("create bucket %s: %v", testBucket, err)
 	}
 	testStore(t, st, true)
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 )
 
-// Publisher is a pion WHIP publisher: H.264 access units at 30 fps, looping, and Opus silence
-// every 20 ms. On a PLI or FIR it goes back to its latest IDR access unit (SPS, PPS, IDR) and
+// Publisher is a pion WHIP publisher: H.264 access units at 30 fps, looping, and Opus (silence
+// unless Audio is set) every 20 ms. On a PLI or FIR it goes back to its latest IDR access unit (SPS, PPS, IDR) and
 // continues from there, as an encoder answers with a keyframe, unless IgnoreKeyframeRequests.
 type Publisher struct {
 	ID       string // participant id, and the tracks' stream id
@@ -23,6 +23,9 @@ type Publisher struct {
 	// IgnoreKeyframeRequests, set before Run, makes the publisher count PLIs and FIRs but keep
 	// sending in order.
 	IgnoreKeyframeRequests bool
+	// Audio, set before Run, are the Opus packets (20 ms each) to send, looping, instead of
+	// silence.
+	Audio [][]byte
 
 	Plis atomic.Int32 // keyframe requests received
 	Sent atomic.Int32 // video frames written
@@ -76,6 +79,9 @@ func (p *Publisher) Run() {
 	p.wg.Go(p.send)
 }
 
+// Stop ends the send loop and closes the PeerConnection; later calls do nothing.
+func (p *Publisher) Stop() { p.close() }
+
 func (p *Publisher) close() {
 	select {
 	case <-p.stop:
@@ -114,7 +120,7 @@ func (p *Publisher) send() {
 	at := time.NewTicker(20 * time.Millisecond)
 	defer vt.Stop()
 	defer at.Stop()
-	i := 0
+	i, a := 0, 0
 	for {
 		select {
 		case <-p.stop:
@@ -127,7 +133,11 @@ func (p *Publisher) send() {
 			i = (i + 1) % len(p.frames)
 			p.Sent.Add(1)
 		case <-at.C:
-			_ = p.audio.WriteSample(media.Sample{Data: OpusSilence, Duration: 20 * time.Millisecond})
+			pkt := OpusSilence
+			if len(p.Audio) > 0 {
+				pkt, a = p.Audio[a], (a+1)%len(p.Audio)
+			}
+			_ = p.audio.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond})
 		}
 	}
 }
