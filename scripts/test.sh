@@ -40,6 +40,11 @@ need versitygw || go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 # The JS SDK, pinned in test/compat/js/package-lock.json.
 (cd test/compat/js && npm ci --no-audit --no-fund --loglevel=error)
 
+# Debian's Chromium (never a downloaded browser) and the pinned playwright-core and hls.js
+# that play recordings back in test/recording.
+need chromium || apt_install chromium
+(cd test/recording/play && npm ci --no-audit --no-fund --loglevel=error)
+
 echo "== gofmt / go vet"
 unformatted=$(gofmt -l cmd internal test)
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi

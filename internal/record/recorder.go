@@ -58,7 +58,8 @@ type Recorder struct {
 	ctx    context.Context // the uploaders'; cancelled by Close
 	cancel context.CancelFunc
 
-	recordMu sync.Mutex // serializes Record, so two publishes of one participant never race
+	recordMu sync.Mutex           // serializes Record, so two publishes of one participant never race
+	starts   map[string]time.Time // the latest recording start per participant; guarded by recordMu
 
 	mu      sync.Mutex            // guards live, all and closed
 	live    map[string]*recording // recordings that may still take a piece, by key
@@ -81,7 +82,7 @@ func New(cfg Config) *Recorder {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Recorder{
 		cfg: cfg, log: cfg.Logger.With("component", "record"), ctx: ctx, cancel: cancel,
-		live: map[string]*recording{}, all: map[*recording]struct{}{},
+		live: map[string]*recording{}, all: map[*recording]struct{}{}, starts: map[string]time.Time{},
 	}
 }
 
@@ -127,7 +128,14 @@ func (r *Recorder) Record(ctx context.Context, p Publish) (*Piece, error) {
 
 // start makes a new recording: its spool, its start event file, its workers.
 func (r *Recorder) start(p Publish, cfg store.Recording, bucket string) (*recording, error) {
-	now := r.cfg.Now().UTC()
+	// The prefix names the start to the second: two recordings of one participant in one
+	// second would share it, so the later one starts on the next second.
+	key := p.StageArn + "/" + p.ParticipantID
+	now := r.cfg.Now().UTC().Truncate(time.Second)
+	if last, ok := r.starts[key]; ok && !now.After(last) {
+		now = last.Add(time.Second)
+	}
+	r.starts[key] = now
 	stageID := ""
 	if a, err := arn.Parse(p.StageArn); err == nil {
 		stageID = a.ID

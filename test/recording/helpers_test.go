@@ -232,20 +232,28 @@ func (o objects) read(t testing.TB, key string) []byte {
 // segment count. wantSeconds is the media published; thumbEvery the thumbnail interval.
 func checkRecording(t *testing.T, o objects, ended bool, wantSeconds float64, target int, thumbEvery int) int {
 	t.Helper()
-	for _, k := range []string{"events/recording-started.json", "media/hls/multivariant.m3u8", "media/hls/high/playlist.m3u8"} {
-		if !o.has(k) {
-			t.Fatalf("recording has no %s; it has %q", k, o.keys)
-		}
-	}
 	endKey := "events/recording-ended.json"
 	if !ended {
 		endKey = "events/recording-failed.json"
 	}
-	if !o.has(endKey) {
-		t.Fatalf("recording has no %s; it has %q", endKey, o.keys)
+	n, probe := checkHLS(t, o, endKey)
+	if d := probe.duration(); d < wantSeconds-float64(target) || d > wantSeconds+float64(target) {
+		t.Errorf("ffprobe duration %.2f s, want %.0f s within one segment (%d s)", d, wantSeconds, target)
 	}
+	checkThumbnails(t, o, wantSeconds, thumbEvery)
+	return n
+}
 
-	// The playlist lists segments 1..n without a gap, and each is in the store.
+// checkHLS checks the recording's files and HLS: the playlist lists segments 1..n without a
+// gap, each in the store, and ffprobe reads the multivariant playlist's H.264 video and
+// Opus audio. It returns n and what ffprobe said.
+func checkHLS(t *testing.T, o objects, endKey string) (int, probeOut) {
+	t.Helper()
+	for _, k := range []string{"events/recording-started.json", endKey, "media/hls/multivariant.m3u8", "media/hls/high/playlist.m3u8"} {
+		if !o.has(k) {
+			t.Fatalf("recording has no %s; it has %q", k, o.keys)
+		}
+	}
 	pl := string(o.read(t, "media/hls/high/playlist.m3u8"))
 	if !strings.HasSuffix(pl, "#EXT-X-ENDLIST\n") {
 		t.Errorf("the playlist is not ended:\n%s", pl)
@@ -264,12 +272,7 @@ func checkRecording(t *testing.T, o objects, ended bool, wantSeconds float64, ta
 			t.Fatalf("playlist maps %s, which is not in the store", m[1])
 		}
 	}
-
-	// ffprobe reads the multivariant playlist: duration, video and audio.
 	probe := ffprobe(t, filepath.Join(o.dir, "media", "hls", "multivariant.m3u8"))
-	if d := probe.duration(); d < wantSeconds-float64(target) || d > wantSeconds+float64(target) {
-		t.Errorf("ffprobe duration %.2f s, want %.0f s within one segment (%d s)", d, wantSeconds, target)
-	}
 	t.Logf("playlist:\n%sffprobe: %.3f s, streams %+v", pl, probe.duration(), probe.Streams)
 	v, a := probe.stream("video"), probe.stream("audio")
 	if v == nil || v.CodecName != "h264" || v.Width != videoWidth || v.Height != videoHeight {
@@ -278,8 +281,13 @@ func checkRecording(t *testing.T, o objects, ended bool, wantSeconds float64, ta
 	if a == nil || a.CodecName != "opus" {
 		t.Errorf("audio stream %+v, want opus", a)
 	}
+	return len(segs), probe
+}
 
-	// Thumbnails: one per interval (within one), each a JPEG of the video's size.
+// checkThumbnails: one sequential thumbnail per interval (within one), numbered from 1,
+// each a JPEG of the video's size, and the latest thumbnail.
+func checkThumbnails(t *testing.T, o objects, seconds float64, every int) {
+	t.Helper()
 	var thumbs int
 	for _, k := range o.keys {
 		if strings.HasPrefix(k, "media/thumbnails/high/") {
@@ -287,8 +295,8 @@ func checkRecording(t *testing.T, o objects, ended bool, wantSeconds float64, ta
 			checkJPEG(t, k, o.read(t, k))
 		}
 	}
-	if want := int(wantSeconds) / thumbEvery; thumbs < want-1 || thumbs > want+1 {
-		t.Errorf("%d sequential thumbnails for %.0f s at one per %d s", thumbs, wantSeconds, thumbEvery)
+	if want := int(seconds) / every; thumbs < want-1 || thumbs > want+1 {
+		t.Errorf("%d sequential thumbnails for %.0f s at one per %d s", thumbs, seconds, every)
 	}
 	for i := 1; i <= thumbs; i++ {
 		if !o.has(fmt.Sprintf("media/thumbnails/high/%d.jpg", i)) {
@@ -300,7 +308,6 @@ func checkRecording(t *testing.T, o objects, ended bool, wantSeconds float64, ta
 	} else {
 		checkJPEG(t, "latest thumbnail", o.read(t, "media/latest_thumbnail/high/thumb.jpg"))
 	}
-	return len(segs)
 }
 
 func checkJPEG(t *testing.T, name string, b []byte) {

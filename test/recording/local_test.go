@@ -1,0 +1,164 @@
+package recording_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/footlight/footlight/internal/servertest"
+)
+
+// localObjects lists a recording in the local store: <data-dir>/recordings/<bucket>/<prefix>.
+func localObjects(t *testing.T, dataDir, bucket, prefix string) objects {
+	t.Helper()
+	o := objects{dir: filepath.Join(dataDir, "recordings", bucket, filepath.FromSlash(prefix))}
+	err := filepath.WalkDir(o.dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return err
+		}
+		rel, _ := filepath.Rel(o.dir, p)
+		o.keys = append(o.keys, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("list the local recording: %v", err)
+	}
+	slices.Sort(o.keys)
+	return o
+}
+
+// TestRecordLocalAndPlay records 20 s into the local store, fetches the HLS over Footlight's
+// HTTP and plays it in headless Chromium with hls.js.
+func TestRecordLocalAndPlay(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	c := srv.Client()
+	st, tok := newRecordedStage(t, c, bucket, recordAll())
+	p := publish(t, st, tok)
+	session := activeSession(t, c, st.Arn)
+	time.Sleep(mediaSeconds * time.Second) // the publish's length
+	unpublish(t, st, p)
+	poll(t, 30*time.Second, "the recording to reach STOPPED", func() bool {
+		return getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingState == "STOPPED"
+	})
+	part := getParticipant(t, c, st.Arn, session, tok.ParticipantID)
+	o := localObjects(t, srv.DataDir, part.RecordingS3BucketName, part.RecordingS3Prefix)
+	checkRecording(t, o, true, mediaSeconds, 4, 5)
+	checkEvents(t, o, st.Arn, session, tok.ParticipantID, "events/recording-ended.json", "RECORDING_ENDED", mediaSeconds)
+
+	// Served read-only over HTTP, with CORS, as a player on any origin needs.
+	url := srv.URL + "/recordings/" + bucket + "/" + part.RecordingS3Prefix + "/media/hls/multivariant.m3u8"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(string(body), "high/playlist.m3u8") {
+		t.Fatalf("GET %s: %d %v\n%s", url, resp.StatusCode, resp.Header, body)
+	}
+
+	artifacts := artifactDir(t)
+	cmd := exec.Command("node", "play.mjs", url, filepath.Join(artifacts, "recording-playback.png"))
+	cmd.Dir = "play"
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("play in Chromium: %v\n%s", err, errOutput(err))
+	}
+	var got struct {
+		CurrentTime float64  `json:"currentTime"`
+		VideoWidth  int      `json:"videoWidth"`
+		Frames      int      `json:"frames"`
+		HLSErrors   []string `json:"hlsErrors"`
+		PageErrors  []string `json:"pageErrors"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("player output %q: %v", out, err)
+	}
+	t.Logf("Chromium played to %.2f s, %d frames, width %d, hls.js errors %v", got.CurrentTime, got.Frames, got.VideoWidth, got.HLSErrors)
+	if got.CurrentTime <= 5 || got.VideoWidth != videoWidth || len(got.PageErrors) > 0 {
+		t.Fatalf("Chromium playback: %+v", got)
+	}
+}
+
+func errOutput(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// artifactDir is test-artifacts/ at the repository root (kept by CI, ignored by git).
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "test-artifacts"))
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestReconnectWindow: a publisher that comes back within recordingReconnectWindowSeconds
+// continues the same recording (same prefix, numbering continued); one that comes back after
+// it starts a new recording under a new prefix.
+func TestReconnectWindow(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	c := srv.Client()
+	cfg := recordAll()
+	cfg["recordingReconnectWindowSeconds"] = 4
+	cfg["hlsConfiguration"] = map[string]any{"targetSegmentDurationSeconds": 2}
+	st, tok := newRecordedStage(t, c, bucket, cfg)
+
+	p := publish(t, st, tok)
+	session := activeSession(t, c, st.Arn)
+	time.Sleep(4 * time.Second) // the first piece's length
+	unpublish(t, st, p)
+	poll(t, 5*time.Second, "the recording to wait for a reconnect", func() bool {
+		return getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingState == "STOPPING"
+	})
+	first := getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingS3Prefix
+
+	p = publish(t, st, tok) // back within the window
+	poll(t, 5*time.Second, "the recording to continue", func() bool {
+		return getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingState == "ACTIVE"
+	})
+	time.Sleep(4 * time.Second) // the second piece's length
+	unpublish(t, st, p)
+	poll(t, 20*time.Second, "the recording to end after the window", func() bool {
+		return getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingState == "STOPPED"
+	})
+	part := getParticipant(t, c, st.Arn, session, tok.ParticipantID)
+	if part.RecordingS3Prefix != first {
+		t.Fatalf("the continued recording moved from %s to %s", first, part.RecordingS3Prefix)
+	}
+	o := localObjects(t, srv.DataDir, bucket, first)
+	n, probe := checkHLS(t, o, "events/recording-ended.json")
+	pl := string(o.read(t, "media/hls/high/playlist.m3u8"))
+	if strings.Count(pl, "#EXT-X-DISCONTINUITY") != 1 || !strings.Contains(pl, `#EXT-X-MAP:URI="init-2.mp4"`) || n < 3 {
+		t.Errorf("two pieces in one playlist should show one discontinuity and a second init:\n%s", pl)
+	}
+	if d := probe.duration(); d < 6 || d > 10 {
+		t.Errorf("two 4 s pieces recorded as %.2f s", d)
+	}
+	if strings.Count(strings.Join(o.keys, " "), "recording-started.json") != 1 || !o.has("events/recording-ended.json") {
+		t.Errorf("one recording should have one start and one end file: %q", o.keys)
+	}
+
+	// After the window, a new recording under a new prefix.
+	p = publish(t, st, tok)
+	sessionNow := activeSession(t, c, st.Arn)
+	poll(t, 5*time.Second, "a new recording", func() bool {
+		q := getParticipant(t, c, st.Arn, sessionNow, tok.ParticipantID)
+		return q.RecordingState == "ACTIVE" && q.RecordingS3Prefix != first
+	})
+	unpublish(t, st, p)
+}
