@@ -117,6 +117,12 @@ func (sp spool) pending() ([]string, error) {
 		rels = append(rels, filepath.ToSlash(rel))
 		return nil
 	})
+	sortByUpload(rels)
+	return rels, err
+}
+
+// sortByUpload sorts relative keys into upload order.
+func sortByUpload(rels []string) {
 	sort.Slice(rels, func(i, j int) bool {
 		ri, ni := uploadRank(rels[i])
 		rj, nj := uploadRank(rels[j])
@@ -128,7 +134,6 @@ func (sp spool) pending() ([]string, error) {
 		}
 		return rels[i] < rels[j]
 	})
-	return rels, err
 }
 
 // uploadRank orders pending objects; n orders numbered objects within a rank.

@@ -1,6 +1,7 @@
 package recording_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -48,6 +49,15 @@ func TestRecordLocalAndPlay(t *testing.T) {
 		return getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingState == "STOPPED"
 	})
 	part := getParticipant(t, c, st.Arn, session, tok.ParticipantID)
+	for state, want := range map[string]int{"STOPPED": 1, "ACTIVE": 0} {
+		var list struct {
+			Participants []struct{ ParticipantID, RecordingState string } `json:"participants"`
+		}
+		in := map[string]any{"stageArn": st.Arn, "sessionId": session, "filterByRecordingState": state}
+		if err := c.Call(context.Background(), "ListParticipants", in, &list); err != nil || len(list.Participants) != want {
+			t.Errorf("ListParticipants filterByRecordingState=%s: %+v, %v", state, list.Participants, err)
+		}
+	}
 	o := localObjects(t, srv.DataDir, part.RecordingS3BucketName, part.RecordingS3Prefix)
 	checkRecording(t, o, true, mediaSeconds, 4, 5)
 	checkEvents(t, o, st.Arn, session, tok.ParticipantID, "events/recording-ended.json", "RECORDING_ENDED", mediaSeconds)
@@ -161,4 +171,59 @@ func TestReconnectWindow(t *testing.T) {
 		return q.RecordingState == "ACTIVE" && q.RecordingS3Prefix != first
 	})
 	unpublish(t, st, p)
+}
+
+// TestMediaTypes: AUDIO_ONLY records HLS of the audio alone; NONE records no HLS but still
+// the thumbnails and the event files (without media.hls).
+func TestMediaTypes(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	c := srv.Client()
+	thumbs := map[string]any{"recordingMode": "INTERVAL", "targetIntervalSeconds": 2, "storage": []string{"SEQUENTIAL"}}
+	audioSt, audioTok := newRecordedStage(t, c, bucket, recordingConfig{"mediaTypes": []string{"AUDIO_ONLY"},
+		"hlsConfiguration": map[string]any{"targetSegmentDurationSeconds": 2}})
+	noneSt, noneTok := newRecordedStage(t, c, bucket, recordingConfig{"mediaTypes": []string{"NONE"}, "thumbnailConfiguration": thumbs})
+	pa, pn := publish(t, audioSt, audioTok), publish(t, noneSt, noneTok)
+	audioSession, noneSession := activeSession(t, c, audioSt.Arn), activeSession(t, c, noneSt.Arn)
+	time.Sleep(6 * time.Second) // the publishes' length
+	unpublish(t, audioSt, pa)
+	unpublish(t, noneSt, pn)
+	stopped := func(st stageOut, session, id string) participant {
+		poll(t, 30*time.Second, "the recording to reach STOPPED", func() bool {
+			return getParticipant(t, c, st.Arn, session, id).RecordingState == "STOPPED"
+		})
+		return getParticipant(t, c, st.Arn, session, id)
+	}
+
+	a := stopped(audioSt, audioSession, audioTok.ParticipantID)
+	o := localObjects(t, srv.DataDir, bucket, a.RecordingS3Prefix)
+	probe := ffprobe(t, filepath.Join(o.dir, "media", "hls", "multivariant.m3u8"))
+	if len(probe.Streams) != 1 || probe.stream("audio") == nil || probe.duration() < 4 {
+		t.Errorf("AUDIO_ONLY recording: %.2f s, streams %+v", probe.duration(), probe.Streams)
+	}
+	if e := readEvent(t, o, "events/recording-ended.json"); e.Media.HLS == nil || e.Media.Thumbnails != nil {
+		t.Errorf("AUDIO_ONLY end event media: %+v", e.Media)
+	}
+
+	n := stopped(noneSt, noneSession, noneTok.ParticipantID)
+	o = localObjects(t, srv.DataDir, bucket, n.RecordingS3Prefix)
+	for _, k := range o.keys {
+		if strings.HasPrefix(k, "media/hls/") {
+			t.Errorf("NONE recorded HLS: %s", k)
+		}
+	}
+	var jpegs int
+	for _, k := range o.keys {
+		if strings.HasPrefix(k, "media/thumbnails/high/") {
+			jpegs++
+			checkJPEG(t, k, o.read(t, k))
+		}
+	}
+	if jpegs < 2 {
+		t.Errorf("NONE with 2 s thumbnails over 6 s wrote %d: %q", jpegs, o.keys)
+	}
+	for _, k := range []string{"events/recording-started.json", "events/recording-ended.json"} {
+		if e := readEvent(t, o, k); e.Media.HLS != nil || e.Media.Thumbnails == nil {
+			t.Errorf("NONE %s media: %+v", k, e.Media)
+		}
+	}
 }
