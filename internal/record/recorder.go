@@ -236,8 +236,12 @@ func (rec *recording) resume(p Publish, storageArn string) *Piece {
 		return nil
 	}
 	if rec.window != nil {
-		rec.window.Stop()
+		fired := !rec.window.Stop()
 		rec.window = nil
+		if fired { // the window has just passed: the recording is ending
+			rec.mu.Unlock()
+			return nil
+		}
 	}
 	if !slices.Contains(rec.st.Sessions, p.SessionID) {
 		rec.st.Sessions = append(rec.st.Sessions, p.SessionID)

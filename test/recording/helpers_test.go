@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/footlight/footlight/internal/servertest"
 	"github.com/footlight/footlight/internal/whiptest"
 )
@@ -265,6 +266,15 @@ func checkHLS(t *testing.T, o objects, endKey string) (int, probeOut) {
 		}
 		if !o.has("media/hls/high/" + m[1] + ".mp4") {
 			t.Fatalf("playlist lists %s.mp4, which is not in the store", m[1])
+		}
+		var parts fmp4.Parts // every segment starts on a keyframe
+		if err := parts.Unmarshal(o.read(t, "media/hls/high/"+m[1]+".mp4")); err != nil || len(parts) == 0 {
+			t.Fatalf("segment %s.mp4 is not fMP4: %v", m[1], err)
+		}
+		for _, tr := range parts[0].Tracks {
+			if len(tr.Samples) == 0 || tr.Samples[0].IsNonSyncSample {
+				t.Errorf("segment %s.mp4 track %d does not start on a keyframe", m[1], tr.ID)
+			}
 		}
 	}
 	for _, m := range regexp.MustCompile(`#EXT-X-MAP:URI="([^"]+)"`).FindAllStringSubmatch(pl, -1) {
