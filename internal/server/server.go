@@ -25,6 +25,7 @@ import (
 	"github.com/footlight/footlight/internal/storage"
 	"github.com/footlight/footlight/internal/store"
 	"github.com/footlight/footlight/internal/token"
+	"github.com/footlight/footlight/web"
 )
 
 // Config is everything `footlight serve` takes. Zero values get the documented defaults.
@@ -170,6 +171,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	mux.Handle("/whip", sfu.Handler())
 	mux.Handle("/whip/", sfu.Handler())
+	// The browser pages and the JS client, GET only: POST / and the rest stay the API's.
+	pages := web.Handler()
+	mux.Handle("GET /{$}", pages)
+	mux.Handle("GET "+web.StagesPath, pages)
+	mux.Handle("GET "+web.AssetPrefix, pages)
 	mux.Handle("/", a)
 	s := &Server{cfg: cfg, log: log, ln: ln, store: st, stages: stages, creds: creds, tokens: tokens, events: ev, sfu: sfu, recorder: recorder}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
