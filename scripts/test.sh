@@ -44,6 +44,9 @@ need versitygw || go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 # that play recordings back in test/recording.
 need chromium || apt_install chromium
 (cd test/recording/play && npm ci --no-audit --no-fund --loglevel=error)
+# The same Chromium drives the console and the client module in test/browser, with the
+# playwright-core pinned in test/browser/package-lock.json.
+(cd test/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== gofmt / go vet"
 unformatted=$(gofmt -l cmd internal test)
