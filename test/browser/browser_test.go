@@ -1,6 +1,7 @@
 package browser_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,6 +11,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -341,5 +344,39 @@ func TestConsoleFollowsPublisherRestart(t *testing.T) {
 	if renewed.Video.Width != 352 {
 		t.Errorf("alice plays bob at %d px, want the pion stream's 352", renewed.Video.Width)
 	}
+	sc.finish()
+}
+
+// TestDocsExamplePage: the complete example page of docs/CLIENT.md works as printed (only its
+// import URL is pointed at this server): served from another origin, one copy publishes and
+// another lists it live and plays its video.
+func TestDocsExamplePage(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/CLIENT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)### A complete page.*?```html\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/CLIENT.md has no html block under \"A complete page\"")
+	}
+	s := servertest.Start(t, nil)
+	const printed = "http://localhost:8080/web/footlight.js"
+	if !bytes.Contains(m[1], []byte(printed)) {
+		t.Fatalf("the example page does not import %s", printed)
+	}
+	page := bytes.ReplaceAll(m[1], []byte(printed), []byte(s.URL+"/web/footlight.js"))
+	_, toks := createStage(t, s.Client(), "browser-docs", tokenConfig{UserID: "docs-publisher"}, tokenConfig{UserID: "docs-viewer"})
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	}))
+	t.Cleanup(other.Close)
+	sc := startScenario(t, "docs_example.mjs", map[string]any{"pageURL": other.URL + "/page.html", "publisher": toks[0], "viewer": toks[1]})
+	var played struct {
+		Width  int    `json:"width"`
+		People string `json:"people"`
+	}
+	sc.expect("played").decode(t, &played)
+	t.Logf("the example page played %d px of video; its list: %q", played.Width, played.People)
 	sc.finish()
 }
