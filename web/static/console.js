@@ -9,6 +9,7 @@ const TOKEN_KEY = "footlight.console.token"; // sessionStorage: this tab only
 let token = "";
 let stage = null;
 let localStream = null;
+let previewing = null; // the pending startPreview, so a click during it does not open a second camera
 let publishing = false;
 let busy = false;
 let summaryTimer = 0;
@@ -197,8 +198,13 @@ async function leave() {
 
 // --- your camera and microphone ------------------------------------------------------------
 
-// startPreview opens the camera and microphone, falling back to either alone.
-async function startPreview() {
+// startPreview opens the camera and microphone once, falling back to either alone.
+function startPreview() {
+  previewing ??= openPreview().finally(() => { previewing = null; });
+  return previewing;
+}
+
+async function openPreview() {
   if (localStream) {
     return localStream;
   }

@@ -170,7 +170,9 @@ export function refusalError(status, reason, op = "") {
  * `options` may hold handlers, the same as stage.on(…) takes: onParticipantJoined(p),
  * onParticipantLeft(p, reason), onParticipantPublished(p), onParticipantUnpublished(p),
  * onDisconnected(error), onConnectionState({ kind, participantId, state }); and
- * `rtcConfiguration`, extra RTCPeerConnection settings (iceServers, …).
+ * `rtcConfiguration`, extra RTCPeerConnection settings (iceServers, …); `connectTimeout`, how
+ * many milliseconds a media connection may take to connect (ICE and DTLS) before it counts as
+ * an ICE failure (default 15000).
  *
  * Right after join resolves, participantJoined (then participantPublished, for publishers) is
  * emitted for everyone already on the stage, so handlers added with stage.on() straight after
@@ -200,7 +202,9 @@ const HANDLER_OPTIONS = {
  *
  * Properties: participantId, userId, stageId, stageArn, capabilities, attributes (your own,
  * from the token), participants (a Map of id → participant, you included, kept current),
- * publication (the current Publication or null), left (true once left or disconnected).
+ * publication (the current Publication or null), left (true once left or disconnected),
+ * rtcConfiguration (the RTCPeerConnection settings every new connection takes, reconnections
+ * included: update it, e.g. with fresh TURN credentials, and the next connection uses it).
  * A participant is { id, userId, attributes, isPublishing, isLocal }.
  */
 export class Stage {
@@ -215,7 +219,8 @@ export class Stage {
     this.participants = new Map();
     this.publication = null;
     this.left = false;
-    this._rtcConfiguration = options.rtcConfiguration ?? {};
+    this.rtcConfiguration = options.rtcConfiguration ?? {};
+    this.connectTimeout = options.connectTimeout ?? CONNECT_TIMEOUT_MS;
     this._handlers = new Map();
     this._subscriptions = new Map(); // participant id → Subscription
     this._ws = null;
@@ -853,7 +858,7 @@ class MediaLink {
     this._serverEnded = false;
     this._flushTimer = 0;
     this._connected = null;
-    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", ...stage._rtcConfiguration });
+    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", ...stage.rtcConfiguration });
     setup(this.pc);
     this.pc.onicecandidate = (e) => {
       if (e.candidate && e.candidate.candidate) {
@@ -935,7 +940,7 @@ class MediaLink {
       const timer = setTimeout(() => {
         cleanup();
         reject(new FootlightError("ice-failed", "The media connection was not established in time: UDP to the server may be blocked."));
-      }, CONNECT_TIMEOUT_MS);
+      }, this.stage.connectTimeout);
       const cleanup = () => {
         clearTimeout(timer);
         this.pc.removeEventListener("connectionstatechange", check);
