@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,9 +26,10 @@ import (
 
 // playing is what console_two_pages.mjs measured of one page watching the other.
 type playing struct {
-	Width        int  `json:"width"`
-	Playing      bool `json:"playing"`
-	FirstFrameMs int  `json:"firstFrameMs"`
+	Width        int     `json:"width"`
+	Playing      bool    `json:"playing"`
+	FirstFrameMs int     `json:"firstFrameMs"`
+	Trace        [][]any `json:"trace"`
 	Video        struct {
 		FramesDecoded int    `json:"framesDecoded"`
 		FrameWidth    int    `json:"frameWidth"`
@@ -74,7 +76,7 @@ func TestConsoleTwoPages(t *testing.T) {
 		if p.Width <= 0 || !p.Playing || p.Video.FramesDecoded <= 0 || p.Audio.PacketsReceived <= 0 {
 			t.Errorf("%s: %+v, want a playing video with frames and audio packets", who, p)
 		}
-		t.Logf("%s: %dpx wide, %s, %s, first frame %d ms after the publish click", who, p.Width, p.Video.MimeType, p.Audio.MimeType, p.FirstFrameMs)
+		t.Logf("%s: %dpx wide, %s, %s, first frame %d ms after the publisher's click on Publish; %v", who, p.Width, p.Video.MimeType, p.Audio.MimeType, p.FirstFrameMs, p.Trace)
 	}
 
 	var left struct {
@@ -315,8 +317,8 @@ func TestStagesPage(t *testing.T) {
 
 // TestConsoleFollowsPublisherRestart: when a publisher's token publishes again from elsewhere
 // (a pion publisher here), the server ends the first publish and the subscriptions to it. The
-// first publisher's console says its publishing stopped; the viewer's console renews its
-// subscription by itself and plays the new stream.
+// first publisher's console says its publishing stopped; the viewer's console follows by
+// itself (it sees the participant publish again and subscribes anew) and plays the new stream.
 func TestConsoleFollowsPublisherRestart(t *testing.T) {
 	s := servertest.Start(t, nil)
 	c := s.Client()
@@ -339,7 +341,7 @@ func TestConsoleFollowsPublisherRestart(t *testing.T) {
 			Width         int `json:"width"`
 		} `json:"video"`
 	}
-	sc.expect("renewed").decode(t, &renewed)
+	sc.expect("followed").decode(t, &renewed)
 	t.Logf("bob's console: %q; alice's subscription: %v; then %d frames decoded, %d px wide", renewed.Notice, renewed.States, renewed.Video.FramesDecoded, renewed.Video.Width)
 	if renewed.Video.Width != 352 {
 		t.Errorf("alice plays bob at %d px, want the pion stream's 352", renewed.Video.Width)
@@ -378,5 +380,109 @@ func TestDocsExamplePage(t *testing.T) {
 	}
 	sc.expect("played").decode(t, &played)
 	t.Logf("the example page played %d px of video; its list: %q", played.Width, played.People)
+	sc.finish()
+}
+
+// iceRetryPage publishes with a first connection that cannot have a candidate (relay-only
+// without TURN), and, with ?recover=true, clears that when the client says it reconnects.
+const iceRetryPage = `<!doctype html>
+<html lang="en"><meta charset="utf-8"><title>ICE retry</title>
+<script type="module">
+import { join } from "%s/web/footlight.js";
+window.result = { state: "starting" };
+window.states = [];
+window.requests = [];
+const plainFetch = window.fetch;
+window.fetch = async (url, init = {}) => {
+  const resp = await plainFetch(url, init);
+  window.requests.push({ method: init.method || "GET", url: String(url), status: resp.status });
+  return resp;
+};
+const recover = new URLSearchParams(location.search).get("recover") === "true";
+try {
+  const token = new URLSearchParams(location.hash.slice(1)).get("token");
+  const stage = await join(token, {
+    rtcConfiguration: { iceTransportPolicy: "relay" },
+    connectTimeout: 6000, // without a candidate Chromium never says "failed": it waits
+    onConnectionState: (e) => {
+      window.states.push(e.kind + ":" + e.state);
+      if (recover && e.state === "reconnecting") {
+        stage.rtcConfiguration = {};
+      }
+    },
+  });
+  window.stage = stage;
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+  await stage.publish(stream);
+  window.result = { state: "published", participantId: stage.participantId };
+} catch (err) {
+  window.result = { state: "failed", code: err.code, message: String(err.message) };
+}
+</script>
+</html>`
+
+// TestClientModuleRetriesICEFailure: a publication whose connection cannot succeed (relay-only
+// without TURN: no candidate at all, so ICE never connects and the connect timeout calls it an
+// ICE failure) is retried once with a new WHIP session: when the retry can connect, the
+// publication goes live (a pion viewer receives it) and the failed session was DELETEd; when it
+// cannot, publish rejects with ice-failed after exactly two attempts.
+func TestClientModuleRetriesICEFailure(t *testing.T) {
+	s := servertest.Start(t, nil)
+	c := s.Client()
+	st, toks := createStage(t, c, "browser-ice", tokenConfig{UserID: "fails"}, tokenConfig{UserID: "recovers"}, tokenConfig{UserID: "viewer", Capabilities: []string{"SUBSCRIBE"}})
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, iceRetryPage, s.URL)
+	}))
+	t.Cleanup(other.Close)
+	sc := startScenario(t, "ice_retry.mjs", map[string]any{"pageURL": other.URL + "/", "fails": toks[0].Token, "recovers": toks[1].Token})
+
+	type attempt struct {
+		Result struct {
+			State, Code, Message string
+		} `json:"result"`
+		States   []string `json:"states"`
+		Requests []struct {
+			Method string `json:"method"`
+			Status int    `json:"status"`
+		} `json:"requests"`
+	}
+	posts := func(a attempt) (n int) {
+		for _, r := range a.Requests {
+			if r.Method == http.MethodPost && r.Status == http.StatusCreated {
+				n++
+			}
+		}
+		return n
+	}
+	var failed attempt
+	sc.expect("failed").decode(t, &failed)
+	t.Logf("without recovery: %+v, states %v, %d WHIP sessions", failed.Result, failed.States, posts(failed))
+	if failed.Result.State != "failed" || failed.Result.Code != "ice-failed" || posts(failed) != 2 ||
+		!slices.Equal(failed.States, []string{"publish:connecting", "publish:reconnecting"}) {
+		t.Errorf("a publication whose ICE cannot succeed: %+v, states %v, %d sessions; want ice-failed after one retry", failed.Result, failed.States, posts(failed))
+	}
+	sc.send("next", nil)
+
+	var recovered attempt
+	sc.expect("recovered").decode(t, &recovered)
+	t.Logf("with recovery: %+v, states %v, requests %+v", recovered.Result, recovered.States, recovered.Requests)
+	if recovered.Result.State != "published" || posts(recovered) != 2 ||
+		!slices.Equal(recovered.States, []string{"publish:connecting", "publish:reconnecting", "publish:connected"}) {
+		t.Fatalf("a publication whose retry can connect: %+v, states %v, %d sessions; want published on the retry", recovered.Result, recovered.States, posts(recovered))
+	}
+	deleted := false
+	for _, r := range recovered.Requests {
+		deleted = deleted || r.Method == http.MethodDelete && r.Status == http.StatusOK
+	}
+	if !deleted {
+		t.Errorf("the failed first session was not DELETEd: %+v", recovered.Requests)
+	}
+	viewer := whiptest.Subscribe(t, whiptest.NewPeer(t, whiptest.PeerOptions{}), st.Endpoints["whip"], toks[1].ParticipantID, toks[2].Token)
+	poll(t, 20*time.Second, "the pion viewer receiving the retried publication", func() bool {
+		frames, audio := viewer.Counts()
+		return frames > 10 && audio > 10
+	})
+	sc.send("next", nil)
 	sc.finish()
 }

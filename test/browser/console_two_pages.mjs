@@ -27,9 +27,27 @@ run(async () => {
   }
   await poll("alice's list showing bob", TIMEOUT, () => a.locator(`#people [data-participant-id="${bob.participantId}"]`).isVisible());
 
-  // Both publish; time from Alice's click to Bob's first decoded frame of her.
-  const publishedAt = Date.now();
+  // Both publish. Each page notes when a tile's video first has a frame ("loadeddata"), to time
+  // a click on Publish to the first frame on the other page.
+  for (const page of [a, b]) {
+    await page.evaluate(() => {
+      window.firstFrameAt = {};
+      window.trace = [];
+      document.addEventListener("loadeddata", (e) => {
+        const id = e.target.closest(".tile")?.dataset.participantId;
+        if (id && !(id in window.firstFrameAt)) {
+          window.firstFrameAt[id] = Date.now();
+        }
+      }, true);
+      const stage = window.footlightConsole.stage;
+      stage.on("participantPublished", (p) => window.trace.push([Date.now(), "published", p.id]));
+      stage.on("connectionState", (e) => window.trace.push([Date.now(), e.kind, e.state]));
+    });
+  }
+  const clickedAt = {};
+  clickedAt.alice = Date.now();
   await a.click("#publish-button");
+  clickedAt.bob = Date.now();
   await b.click("#publish-button");
   await poll("alice publishing", TIMEOUT, async () => (await a.getAttribute("#publish-button", "aria-pressed")) === "true");
   await poll("bob publishing", TIMEOUT, async () => (await b.getAttribute("#publish-button", "aria-pressed")) === "true");
@@ -41,7 +59,8 @@ run(async () => {
     await poll(`${who}'s tile of ${other.userId}`, TIMEOUT, () => tile.isVisible());
     const video = tile.locator("video");
     const width = await poll(`${who}: ${other.userId}'s video has a size`, TIMEOUT, () => video.evaluate((v) => v.videoWidth));
-    const firstFrameMs = Date.now() - publishedAt;
+    const firstFrameMs = await page.evaluate((id) => window.firstFrameAt[id], other.participantId) - clickedAt[other.userId];
+    const trace = (await page.evaluate(() => window.trace)).map(([t, ...e]) => [t - clickedAt[other.userId], ...e]);
     // The page's own "tap to play sound" button, if autoplay with sound was refused.
     if (await tile.locator(".tap-to-play").isVisible()) {
       await tile.locator(".tap-to-play").click();
@@ -56,10 +75,9 @@ run(async () => {
         s.audio.packetsReceived > s1.audio.packetsReceived + 20 &&
         s.audio.totalSamplesReceived > s1.audio.totalSamplesReceived && s;
     });
-    return { width, playing, firstFrameMs, video: s2.video, audio: s2.audio };
+    return { width, playing, firstFrameMs, trace, video: s2.video, audio: s2.audio };
   };
-  const aliceSees = await plays(a, "alice", bob);
-  const bobSees = await plays(b, "bob", alice);
+  const [aliceSees, bobSees] = await Promise.all([plays(a, "alice", bob), plays(b, "bob", alice)]);
   report("playing", { aliceSees, bobSees });
 
   // The participant lists, live from the events stream: userId and attributes.

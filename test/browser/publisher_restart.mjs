@@ -1,7 +1,7 @@
 // A publisher restarts: Bob publishes from a console, Alice watches him in hers; then Bob's
 // token publishes from somewhere else (the Go test's pion publisher), which ends Bob's first
 // publish and Alice's subscription to it. Bob's console must say its publishing stopped, and
-// Alice's must renew the subscription by itself and keep playing Bob (now the pion stream).
+// Alice's must follow by itself and keep playing Bob (now the pion stream).
 import { config, launch, openPage, poll, inboundStats, report, command, run } from "./lib.mjs";
 
 const TIMEOUT = 30000;
@@ -33,6 +33,6 @@ run(async () => {
     return s && s.framesDecoded > s1.framesDecoded + 10 && width > 0 && { ...s, width };
   });
   await a.screenshot({ path: `${artifacts}/console-publisher-restarted.png` });
-  report("renewed", { notice, states, video: s2 });
+  report("followed", { notice, states, video: s2 });
   await context.close();
 });
