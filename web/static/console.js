@@ -423,6 +423,9 @@ function connectionState({ kind, participantId, state }) {
   }
   tile.classList.toggle("connecting", state === "connecting" || state === "reconnecting");
   tile.classList.toggle("failed", state === "failed");
+  if (state === "failed") {
+    tile.querySelector(".attrs").textContent = "Could not connect to this participant's media (ICE failed twice).";
+  }
 }
 
 function updateEmpty() {

@@ -347,7 +347,8 @@ export class Stage {
   // status, so the client asks the stage's WHIP endpoint with a body it must refuse: the token
   // is judged first (401, 403 another stage, 404 stage gone), and a token that passes gets 415
   // without anything being joined. A token that passes but could not open the events
-  // connection belongs, in all likelihood, to a disconnected participant.
+  // connection belongs, in all likelihood, to a disconnected participant (the events endpoint's
+  // other refusals are 5xx, or a proxy that does not pass WebSockets).
   async _diagnose() {
     let resp;
     try {
@@ -362,7 +363,7 @@ export class Stage {
     const reason = (await resp.text()).trim();
     if (resp.status === 415) {
       return new FootlightError("revoked",
-        "The server accepts this token but refused to let it join: the participant was most likely disconnected from the stage (DisconnectParticipant), which refuses its token for good. Ask for a new one.",
+        "The server accepts this token but refused its events connection: most likely the participant was disconnected from the stage (DisconnectParticipant), which refuses its token for good, so ask for a new one. (Otherwise a proxy in between does not pass WebSockets.)",
         { status: 403 });
     }
     return refusalError(resp.status, reason, "join");
