@@ -79,7 +79,7 @@ run(async () => {
   await poll("the kicked participant on the stage", TIMEOUT, () => page.locator("#stage-view").isVisible());
   report("joined");
   await command("disconnected");
-  messages.kicked = await expectText(page, "#left-view", "the disconnected message", "revoked", "DisconnectParticipant");
+  messages.kicked = await expectText(page, "#left-view", "the disconnected message", "removed from the stage", "DisconnectParticipant", "cannot join again");
   if (await page.locator("#rejoin-button").isVisible()) {
     throw new Error("a revoked token is offered to join again");
   }

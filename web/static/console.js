@@ -176,7 +176,7 @@ function disconnected(err) {
   clearTiles();
   stage = null;
   hide($("stage-info"));
-  $("left-title").textContent = TITLES[err.code] ?? "Disconnected";
+  $("left-title").textContent = err.code === "revoked" ? "You were removed from the stage" : TITLES[err.code] ?? "Disconnected";
   $("left-text").textContent = err.message;
   // A revoked, replaced or deleted-stage token cannot usefully rejoin.
   $("rejoin-button").hidden = ["revoked", "stage-deleted", "replaced"].includes(err.code);
