@@ -49,7 +49,7 @@ need chromium || apt_install chromium
 (cd test/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== gofmt / go vet"
-unformatted=$(gofmt -l cmd internal test)
+unformatted=$(gofmt -l cmd internal test web)
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
 go vet ./...
 
