@@ -63,63 +63,97 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 // flagSpec is one row of the flag table: a flag, its environment twin and its default.
+// set stores a value in the config or says why it is not one (the caller names the flag
+// or variable it came from).
 type flagSpec struct {
 	name, env, def, usage string
 	set                   func(cfg *server.Config, v string) error
+	boolean               bool // a bare --name means true
 }
 
 func str(dst func(*server.Config) *string) func(*server.Config, string) error {
 	return func(c *server.Config, v string) error { *dst(c) = v; return nil }
 }
 
+func boolean(dst func(*server.Config) *bool) func(*server.Config, string) error {
+	return func(c *server.Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*dst(c) = b
+		return nil
+	}
+}
+
 // flags is the one table of serve's flags (DESIGN.md "Contracts").
 var flags = []flagSpec{
-	{"listen", "FOOTLIGHT_LISTEN", ":8080", "HTTP listen address: API, WHIP/WHEP, events, console, health", str(func(c *server.Config) *string { return &c.Listen })},
-	{"data-dir", "FOOTLIGHT_DATA_DIR", "footlight-data", "directory for the SQLite database, keys, credentials and local recordings", str(func(c *server.Config) *string { return &c.DataDir })},
-	{"region", "FOOTLIGHT_REGION", "us-east-1", "AWS region in ARNs and the SigV4 credential scope", str(func(c *server.Config) *string { return &c.Region })},
-	{"account-id", "FOOTLIGHT_ACCOUNT_ID", "123456789012", "AWS account id in ARNs", str(func(c *server.Config) *string { return &c.AccountID })},
-	{"public-url", "FOOTLIGHT_PUBLIC_URL", "", "base URL advertised in stage endpoints and tokens (default http://<listen address>)", str(func(c *server.Config) *string { return &c.PublicURL })},
-	{"rtc-udp-port", "FOOTLIGHT_RTC_UDP_PORT", "7900", "the one UDP port all WebRTC media uses", func(c *server.Config, v string) error {
+	{name: "listen", env: "FOOTLIGHT_LISTEN", def: ":8080", usage: "HTTP listen address: API, WHIP/WHEP, events, console, health", set: str(func(c *server.Config) *string { return &c.Listen })},
+	{name: "data-dir", env: "FOOTLIGHT_DATA_DIR", def: "footlight-data", usage: "directory for the SQLite database, keys, credentials and local recordings", set: str(func(c *server.Config) *string { return &c.DataDir })},
+	{name: "region", env: "FOOTLIGHT_REGION", def: "us-east-1", usage: "AWS region in ARNs and the SigV4 credential scope", set: str(func(c *server.Config) *string { return &c.Region })},
+	{name: "account-id", env: "FOOTLIGHT_ACCOUNT_ID", def: "123456789012", usage: "AWS account id in ARNs", set: str(func(c *server.Config) *string { return &c.AccountID })},
+	{name: "public-url", env: "FOOTLIGHT_PUBLIC_URL", def: "", usage: "base URL advertised in stage endpoints and tokens (default http://<listen address>)", set: str(func(c *server.Config) *string { return &c.PublicURL })},
+	{name: "rtc-udp-port", env: "FOOTLIGHT_RTC_UDP_PORT", def: "7900", usage: "the one UDP port all WebRTC media uses", set: func(c *server.Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 65535 {
-			return fmt.Errorf("--rtc-udp-port: %q is not a port", v)
+			return fmt.Errorf("%q is not a port", v)
 		}
 		c.RTCUDPPort = n
 		return nil
 	}},
-	{"rtc-public-ip", "FOOTLIGHT_RTC_PUBLIC_IP", "", "IP advertised in ICE candidates when behind NAT", str(func(c *server.Config) *string { return &c.RTCPublicIP })},
-	{"rtmp-listen", "FOOTLIGHT_RTMP_LISTEN", ":1935", `RTMP ingest listen address, or "off"`, str(func(c *server.Config) *string { return &c.RTMPListen })},
-	{"rtmps-listen", "FOOTLIGHT_RTMPS_LISTEN", ":4443", `RTMPS ingest listen address, or "off"`, str(func(c *server.Config) *string { return &c.RTMPSListen })},
-	{"tls-cert", "FOOTLIGHT_TLS_CERT", "", "TLS certificate (PEM) for RTMPS", str(func(c *server.Config) *string { return &c.TLSCert })},
-	{"tls-key", "FOOTLIGHT_TLS_KEY", "", "TLS private key (PEM) for RTMPS", str(func(c *server.Config) *string { return &c.TLSKey })},
-	{"session-grace-period", "FOOTLIGHT_SESSION_GRACE_PERIOD", "10s", "how long a stage session outlives its last participant", func(c *server.Config, v string) error {
+	{name: "rtc-public-ip", env: "FOOTLIGHT_RTC_PUBLIC_IP", def: "", usage: "IP advertised in ICE candidates when behind NAT", set: str(func(c *server.Config) *string { return &c.RTCPublicIP })},
+	{name: "rtmp-listen", env: "FOOTLIGHT_RTMP_LISTEN", def: ":1935", usage: `RTMP ingest listen address, or "off"`, set: str(func(c *server.Config) *string { return &c.RTMPListen })},
+	{name: "rtmps-listen", env: "FOOTLIGHT_RTMPS_LISTEN", def: ":4443", usage: `RTMPS ingest listen address, or "off"`, set: str(func(c *server.Config) *string { return &c.RTMPSListen })},
+	{name: "tls-cert", env: "FOOTLIGHT_TLS_CERT", def: "", usage: "TLS certificate (PEM) for RTMPS", set: str(func(c *server.Config) *string { return &c.TLSCert })},
+	{name: "tls-key", env: "FOOTLIGHT_TLS_KEY", def: "", usage: "TLS private key (PEM) for RTMPS", set: str(func(c *server.Config) *string { return &c.TLSKey })},
+	{name: "session-grace-period", env: "FOOTLIGHT_SESSION_GRACE_PERIOD", def: "10s", usage: "how long a stage session outlives its last participant", set: func(c *server.Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			return fmt.Errorf("--session-grace-period: %q is not a duration", v)
+			return fmt.Errorf("%q is not a duration", v)
 		}
 		c.SessionGracePeriod = d
 		return nil
 	}},
-	{"max-publishers", "FOOTLIGHT_MAX_PUBLISHERS", "12", "publishers allowed per stage (IVS allows 12)", func(c *server.Config, v string) error {
+	{name: "max-publishers", env: "FOOTLIGHT_MAX_PUBLISHERS", def: "12", usage: "publishers allowed per stage (IVS allows 12)", set: func(c *server.Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return fmt.Errorf("--max-publishers: %q is not a positive number", v)
+			return fmt.Errorf("%q is not a positive number", v)
 		}
 		c.MaxPublishers = n
 		return nil
 	}},
-	{"s3-endpoint", "FOOTLIGHT_S3_ENDPOINT", "", "S3-compatible endpoint recordings go to (empty: the local store in the data dir, served at /recordings/)", str(func(c *server.Config) *string { return &c.S3.Endpoint })},
-	{"s3-region", "FOOTLIGHT_S3_REGION", "us-east-1", "region the S3 requests are signed for", str(func(c *server.Config) *string { return &c.S3.Region })},
-	{"s3-path-style", "FOOTLIGHT_S3_PATH_STYLE", "true", "address buckets as <endpoint>/<bucket> (most self-hosted stores need it)", func(c *server.Config, v string) error {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("--s3-path-style: %q is not true or false", v)
-		}
-		c.S3.PathStyle = b
-		return nil
+	{name: "aws-quotas", env: "FOOTLIGHT_AWS_QUOTAS", def: "false", boolean: true,
+		usage: "enforce IVS's account quotas (402 ServiceQuotaExceededException) and API rate limits (429 ThrottlingException)",
+		set:   boolean(func(c *server.Config) *bool { return &c.Quotas })},
+	{name: "s3-endpoint", env: "FOOTLIGHT_S3_ENDPOINT", def: "", usage: "S3-compatible endpoint recordings go to (empty: the local store in the data dir, served at /recordings/)", set: str(func(c *server.Config) *string { return &c.S3.Endpoint })},
+	{name: "s3-region", env: "FOOTLIGHT_S3_REGION", def: "us-east-1", usage: "region the S3 requests are signed for", set: str(func(c *server.Config) *string { return &c.S3.Region })},
+	{name: "s3-path-style", env: "FOOTLIGHT_S3_PATH_STYLE", def: "true", usage: "address buckets as <endpoint>/<bucket> (most self-hosted stores need it)",
+		set: boolean(func(c *server.Config) *bool { return &c.S3.PathStyle })},
+	{name: "log-level", env: "FOOTLIGHT_LOG_LEVEL", def: "info", usage: "debug, info, warn or error", set: func(c *server.Config, v string) error {
+		_, err := logLevel(v)
+		return err
 	}},
-	{"log-level", "FOOTLIGHT_LOG_LEVEL", "info", "debug, info, warn or error", func(c *server.Config, v string) error { return nil }},
 }
+
+func logLevel(v string) (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(v)); err != nil {
+		return 0, fmt.Errorf("%q is not debug, info, warn or error", v)
+	}
+	return level, nil
+}
+
+// boolFlag is a string-valued flag that may stand alone, as --aws-quotas for --aws-quotas=true.
+type boolFlag struct{ v *string }
+
+func (b boolFlag) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+func (b boolFlag) Set(v string) error { *b.v = v; return nil }
+func (b boolFlag) IsBoolFlag() bool   { return true }
 
 // serveFlags builds the flag set; values start from the environment twins, then the defaults.
 func serveFlags() (*flag.FlagSet, map[string]*string, error) {
@@ -129,6 +163,11 @@ func serveFlags() (*flag.FlagSet, map[string]*string, error) {
 		def := f.def
 		if v, ok := os.LookupEnv(f.env); ok {
 			def = v
+		}
+		if f.boolean {
+			values[f.name] = &def
+			fs.Var(boolFlag{&def}, f.name, f.usage+" ["+f.env+"]")
+			continue
 		}
 		values[f.name] = fs.String(f.name, def, f.usage+" ["+f.env+"]")
 	}
@@ -145,16 +184,22 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q (a boolean flag takes its value as --name=false)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var cfg server.Config
 	for _, f := range flags {
-		if err := f.set(&cfg, *values[f.name]); err != nil {
-			return err
+		v := *values[f.name]
+		if err := f.set(&cfg, v); err != nil {
+			if given[f.name] {
+				return fmt.Errorf("--%s: %w", f.name, err)
+			}
+			return fmt.Errorf("%s=%s: %w", f.env, v, err)
 		}
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*values["log-level"])); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
+	level, _ := logLevel(*values["log-level"]) // checked by the table
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.AccessKeyID = os.Getenv("FOOTLIGHT_ACCESS_KEY_ID")
 	cfg.SecretAccessKey = os.Getenv("FOOTLIGHT_SECRET_ACCESS_KEY")

@@ -49,8 +49,11 @@ type Config struct {
 	// Buckets, when set, must know a storage configuration's bucket before it is created
 	// (as IVS checks); nil accepts any valid name (the local store makes buckets on demand).
 	Buckets BucketChecker
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Quotas turns on IVS's account quotas and API rate limits (quota.go); off, the server
+	// refuses nothing for being too much (DESIGN.md "Contracts": Quotas).
+	Quotas bool
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // API serves the control plane over HTTP.
@@ -59,6 +62,7 @@ type API struct {
 	model *awsmodel.Model
 	log   *slog.Logger
 	ops   map[string]operation // by operation name
+	rates rateLimits           // nil unless cfg.Quotas
 }
 
 // New builds the API and its routing table.
@@ -75,6 +79,9 @@ func New(cfg Config) (*API, error) {
 	}
 	a := &API{cfg: cfg, model: m, log: cfg.Logger.With("component", "api")}
 	a.ops = a.operations()
+	if cfg.Quotas {
+		a.rates = newRateLimits(a.ops, cfg.Now())
+	}
 	return a, nil
 }
 

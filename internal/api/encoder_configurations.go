@@ -70,7 +70,7 @@ func (a *API) createEncoderConfiguration(ctx context.Context, in *createEncoderC
 		Tags:      tagsOut(in.Tags),
 		CreatedAt: a.cfg.Now().UTC(),
 	}
-	if err := a.cfg.Store.EncoderConfigurations().Create(ctx, c.Arn, c); err != nil {
+	if err := a.cfg.Store.EncoderConfigurations().Create(ctx, c.Arn, c, a.resourceGuards(arn.TypeEncoderConfiguration)...); err != nil {
 		return nil, err
 	}
 	return &encoderConfigurationOutput{encoderConfigurationOf(c)}, nil

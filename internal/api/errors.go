@@ -27,6 +27,7 @@ const (
 	codeQuota            = "ServiceQuotaExceededException" // 402, not 429 (SPEC §3.1)
 	codeInternal         = "InternalServerException"
 	codeUnknownOperation = "UnknownOperationException"
+	codeThrottling       = "ThrottlingException" // 429, unmodeled (SPEC §3.2)
 )
 
 func validation(msg string) *Error { return &Error{codeValidation, http.StatusBadRequest, msg} }
@@ -38,6 +39,7 @@ func toError(err error) (e *Error, ok bool) {
 	var verr *awsmodel.ValidationError
 	var nf *store.NotFoundError
 	var conflict *store.ConflictError
+	var limit *store.LimitError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr, true
@@ -47,6 +49,8 @@ func toError(err error) (e *Error, ok bool) {
 		return &Error{codeNotFound, http.StatusNotFound, "Resource not found: " + nf.ID}, true
 	case errors.As(err, &conflict):
 		return &Error{codeConflict, http.StatusConflict, conflict.Reason}, true
+	case errors.As(err, &limit):
+		return quotaExceeded(limit), true
 	case errors.Is(err, store.ErrInvalidPageToken):
 		return validation("1 validation error detected: Value at 'nextToken' failed to satisfy constraint: Member must be a nextToken returned by the same operation"), true
 	case errors.Is(err, store.ErrTooManyTags):

@@ -53,8 +53,9 @@ func (a *API) importPublicKey(ctx context.Context, in *importPublicKeyInput) (*p
 		Tags:        tagsOut(in.Tags),
 		CreatedAt:   a.cfg.Now().UTC(),
 	}
-	dup := store.Unique(arn.TypePublicKey, "$.fingerprint", k.Fingerprint)
-	if err := a.cfg.Store.PublicKeys().Create(ctx, k.Arn, k, dup); err != nil {
+	// A key imported twice is a conflict even at the quota: the duplicate guard runs first.
+	guards := append([]store.Guard{store.Unique(arn.TypePublicKey, "$.fingerprint", k.Fingerprint)}, a.resourceGuards(arn.TypePublicKey)...)
+	if err := a.cfg.Store.PublicKeys().Create(ctx, k.Arn, k, guards...); err != nil {
 		return nil, err
 	}
 	return &publicKeyOutput{publicKeyOf(k)}, nil

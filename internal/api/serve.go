@@ -50,6 +50,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, log *slog.Logger) (s
 		return a.writeError(w, &Error{codeUnknownOperation, http.StatusNotFound,
 			fmt.Sprintf("No operation matches %s %s", r.Method, r.URL.EscapedPath())}), ""
 	}
+	if !a.rates.allow(o.name, a.cfg.Now()) { // after the signature: AWS throttles per account
+		return a.writeError(w, throttled()), o.name
+	}
 	out, err := a.call(r, o, body, pathMembers)
 	if err != nil {
 		e, known := toError(err)

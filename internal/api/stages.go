@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	"github.com/footlight/footlight/internal/arn"
 	"github.com/footlight/footlight/internal/stage"
 	"github.com/footlight/footlight/internal/store"
 )
@@ -107,7 +108,7 @@ type createStageOutput struct {
 }
 
 func (a *API) createStage(ctx context.Context, in *createStageInput) (*createStageOutput, error) {
-	p := stage.CreateStageParams{Name: in.Name, Tags: in.Tags, Recording: in.Recording.domain()}
+	p := stage.CreateStageParams{Name: in.Name, Tags: in.Tags, Recording: in.Recording.domain(), MaxStages: a.resourceQuota(arn.TypeStage)}
 	for _, c := range in.ParticipantTokenConfigurations {
 		p.Tokens = append(p.Tokens, c.domain())
 	}

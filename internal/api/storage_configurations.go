@@ -44,7 +44,7 @@ func (a *API) createStorageConfiguration(ctx context.Context, in *createStorageC
 		Tags:       tagsOut(in.Tags),
 		CreatedAt:  a.cfg.Now().UTC(),
 	}
-	if err := a.cfg.Store.StorageConfigurations().Create(ctx, c.Arn, c); err != nil {
+	if err := a.cfg.Store.StorageConfigurations().Create(ctx, c.Arn, c, a.resourceGuards(arn.TypeStorageConfiguration)...); err != nil {
 		return nil, err
 	}
 	return &storageConfigurationOutput{storageConfigurationOf(c)}, nil

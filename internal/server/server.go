@@ -42,6 +42,7 @@ type Config struct {
 	TLSCert, TLSKey    string        // for RTMPS
 	SessionGracePeriod time.Duration // default 10s
 	MaxPublishers      int           // publishers per stage; default 12 (IVS's limit)
+	Quotas             bool          // IVS's account quotas and API rate limits (--aws-quotas); off by default
 	AccessKeyID        string        // with SecretAccessKey; both empty: made once, kept in DataDir
 	SecretAccessKey    string
 	// S3, when its Endpoint is set, is the S3-compatible store recordings go to; otherwise
@@ -130,6 +131,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Minter:   issuer,
 		Verifier: sigv4.New(sigv4.Config{Region: cfg.Region, Service: "ivs", Credentials: creds}),
 		Buckets:  buckets,
+		Quotas:   cfg.Quotas,
 		Logger:   log,
 	})
 	if err != nil {

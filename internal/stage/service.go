@@ -16,7 +16,7 @@ import (
 // Store is what the stage domain needs from storage.
 type Store interface {
 	Stages() store.Repo[store.Stage]
-	CreateStageWithTokens(ctx context.Context, st *store.Stage, tokens []store.ParticipantToken) error
+	CreateStageWithTokens(ctx context.Context, st *store.Stage, tokens []store.ParticipantToken, guards ...store.Guard) error
 	CreateParticipantToken(ctx context.Context, t *store.ParticipantToken) error
 	ApplyLive(ctx context.Context, writes []store.LiveWrite) error
 	CloseOpenSessions(ctx context.Context, at time.Time) (int, error)
@@ -92,6 +92,9 @@ type CreateStageParams struct {
 	Tags      map[string]string
 	Recording *RecordingInput
 	Tokens    []TokenParams
+	// MaxStages, when positive, is how many stages may exist: beyond it the create fails with
+	// store.ErrLimit, checked in the create's own transaction.
+	MaxStages int
 }
 
 // CreateStage stores a new stage with the tokens asked for, all or nothing.
@@ -107,7 +110,11 @@ func (s *Service) CreateStage(ctx context.Context, p CreateStageParams) (*store.
 	for i, tp := range p.Tokens {
 		tokens[i] = s.newToken(st.Arn, tp)
 	}
-	if err := s.cfg.Store.CreateStageWithTokens(ctx, st, tokens); err != nil {
+	var guards []store.Guard
+	if p.MaxStages > 0 {
+		guards = append(guards, store.Limit(arn.TypeStage, p.MaxStages))
+	}
+	if err := s.cfg.Store.CreateStageWithTokens(ctx, st, tokens, guards...); err != nil {
 		return nil, nil, fmt.Errorf("create stage: %w", err)
 	}
 	return st, tokens, nil

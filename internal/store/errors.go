@@ -1,6 +1,9 @@
 package store
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrNotFound: no resource has that ARN (or id).
@@ -12,6 +15,8 @@ var (
 	ErrInvalidPageToken = errors.New("invalid page token")
 	// ErrTooManyTags: tagging would leave the resource with more than MaxTags tags.
 	ErrTooManyTags = errors.New("too many tags")
+	// ErrLimit: creating the resource would leave more of its type than a Limit guard allows.
+	ErrLimit = errors.New("resource limit reached")
 )
 
 // MaxTags is AWS's limit of tags per resource (SPEC §9).
@@ -37,3 +42,16 @@ func (e *ConflictError) Error() string { return e.Reason }
 
 // Is makes errors.Is(err, ErrConflict) hold.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// LimitError names the limit a create would break; it matches ErrLimit.
+type LimitError struct {
+	Type string // "stage", "storage-configuration", ...
+	Max  int    // how many of Type may exist
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("at most %d %s resources may exist", e.Max, e.Type)
+}
+
+// Is makes errors.Is(err, ErrLimit) hold.
+func (e *LimitError) Is(target error) bool { return target == ErrLimit }

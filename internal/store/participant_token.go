@@ -9,13 +9,18 @@ import (
 )
 
 // CreateStageWithTokens stores a new stage and the tokens issued with it in one transaction,
-// so a stage is never visible without the tokens CreateStage returned for it.
-func (s *SQLite) CreateStageWithTokens(ctx context.Context, st *Stage, tokens []ParticipantToken) error {
+// after guards pass, so a stage is never visible without the tokens CreateStage returned for it.
+func (s *SQLite) CreateStageWithTokens(ctx context.Context, st *Stage, tokens []ParticipantToken, guards ...Guard) error {
 	body, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("create stage %s: %w", st.Arn, err)
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for _, g := range guards {
+			if err := g(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO resources(arn, type, body) VALUES (?, 'stage', ?)`, st.Arn, body); err != nil {
 			return err
 		}

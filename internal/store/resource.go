@@ -176,3 +176,18 @@ func Unique(typ, jsonPath, value string) Guard {
 		return &ConflictError{Reason: "the same resource already exists: " + other}
 	}
 }
+
+// Limit is a guard failing with a *LimitError when max resources of type typ already exist.
+// It runs in the create's transaction, so concurrent creates cannot overshoot it.
+func Limit(typ string, max int) Guard {
+	return func(ctx context.Context, tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM resources WHERE type = ?`, typ).Scan(&n); err != nil {
+			return err
+		}
+		if n >= max {
+			return &LimitError{Type: typ, Max: max}
+		}
+		return nil
+	}
+}

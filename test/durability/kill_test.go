@@ -94,6 +94,10 @@ type cycleCounts struct {
 	stages, tags, storage             [4]int // by outcome
 	stagesFound, tagsFound, storFound int    // unknown-outcome writes found applied
 	listedStages, listedStorage       int
+	// writerAcked counts the writers' acknowledged writes (the seed's are not counted); cut
+	// counts requests a writer started before the kill was sent that never got a reply (the
+	// connection broke mid-request): they were in flight when the server died.
+	writerAcked, cut int
 }
 
 // ledger is what every writer attempted and how it ended, across all cycles.
@@ -181,7 +185,16 @@ func TestKillMidWritesLosesNothingAcknowledged(t *testing.T) {
 			cycle, n.stages[acked], n.tags[acked], n.storage[acked],
 			n.stages[unknown], n.tags[unknown], n.storage[unknown], n.stagesFound, n.tagsFound, n.storFound,
 			n.stages[notApplied], n.tags[notApplied], n.storage[notApplied])
-		t.Logf("cycle %d: listed %d stages, %d storage configs (all cycles)", cycle, n.listedStages, n.listedStorage)
+		t.Logf("cycle %d: listed %d stages, %d storage configs (all cycles); %d writer writes acknowledged, %d requests cut by the kill",
+			cycle, n.listedStages, n.listedStorage, n.writerAcked, n.cut)
+		// Not vacuous: the writers got writes acknowledged before the kill (beyond the seed's),
+		// and the kill came while writes were in flight.
+		if n.writerAcked == 0 {
+			t.Errorf("cycle %d: no writer's write was acknowledged before the kill: only the seed was tested", cycle)
+		}
+		if n.cut == 0 {
+			t.Errorf("cycle %d: no request was in flight when the server was killed (none started before the kill went unanswered)", cycle)
+		}
 		if t.Failed() {
 			t.FailNow()
 		}
@@ -210,6 +223,7 @@ func (l *ledger) writer(ctx context.Context, t *testing.T, c *servertest.Client,
 	for i := 0; i < maxOpsPerWriter && ctx.Err() == nil; i++ {
 		id := fmt.Sprintf("c%d-w%d-%d", cycle, w, i)
 		var err error
+		startedBeforeKill := !killSent.Load()
 		n := rng.IntN(10)
 		target, canTag := l.pickTagTarget(rng)
 		switch {
@@ -224,6 +238,7 @@ func (l *ledger) writer(ctx context.Context, t *testing.T, c *servertest.Client,
 		default:
 			err = l.createStorage(ctx, t, c, cycle, id)
 		}
+		l.noteWrite(cycle, err, startedBeforeKill)
 		if err == nil {
 			continue
 		}
@@ -233,6 +248,19 @@ func (l *ledger) writer(ctx context.Context, t *testing.T, c *servertest.Client,
 			t.Errorf("writer %d: request failed before the kill: %v", w, err)
 		}
 		return
+	}
+}
+
+// noteWrite counts a writer's write that ended with err.
+func (l *ledger) noteWrite(cycle int, err error, startedBeforeKill bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := &l.counts[cycle-1]
+	switch {
+	case err == nil:
+		n.writerAcked++
+	case startedBeforeKill && classify(err) == unknown:
+		n.cut++
 	}
 }
 
