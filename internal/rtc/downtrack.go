@@ -34,6 +34,13 @@ type downTrack struct {
 	cur    atomic.Int32 // the layer forwarded; written only by busy's owner
 	target atomic.Int32 // the layer wanted; written by the RTCP goroutine
 	busy   atomic.Bool  // a layer goroutine is writing; see above
+	// queue, once set (the subscriber is on ICE-TCP), takes the packets instead of writer; the
+	// subscriber's writer goroutine writes them (sendqueue.go).
+	queue  atomic.Pointer[sendQueue]
+	resync atomic.Bool // the queue's writer lost a packet: video restarts at a keyframe
+
+	// Owned by the queue's writer goroutine: the header of queued packets.
+	qhdr rtp.Header
 
 	// Owned by the holder of busy.
 	hdr     rtp.Header
@@ -44,8 +51,9 @@ type downTrack struct {
 	keyAsk  int64  // when this downtrack last asked for a keyframe
 
 	// Counts, logged when the subscription ends. contended: packets a layer goroutine
-	// dropped because another held busy.
-	sent, dropped, failed, contended, switches atomic.Uint64
+	// dropped because another held busy; overflowed: packets dropped because the send queue
+	// was full.
+	sent, dropped, failed, contended, switches, overflowed atomic.Uint64
 }
 
 func newDownTrack(up *upTrack) *downTrack {
@@ -73,6 +81,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	d.clockRate = codec.ClockRate
 	d.writer = ctx.WriteStream()
 	d.hdr = rtp.Header{Version: 2, PayloadType: uint8(codec.PayloadType), SSRC: d.ssrc}
+	d.qhdr = d.hdr
 	for _, l := range d.layers {
 		l.addSub(d) // publishes the fields above to the forwarding goroutines
 	}
@@ -135,7 +144,8 @@ func (d *downTrack) keyframeRequested() {
 
 // writeRTP forwards one packet of layer with this subscriber's SSRC, payload type, sequence
 // number and timestamp. It never waits and never allocates: a failed or dropped write is
-// counted. key reports whether the packet starts a keyframe.
+// counted. key reports whether the packet starts a keyframe. Over UDP it writes to pion
+// directly; over ICE-TCP, whose writes can block, through the subscriber's send queue.
 func (d *downTrack) writeRTP(p *rtp.Packet, layer int32, key bool, now int64) {
 	if !d.active.Load() {
 		return
@@ -181,7 +191,18 @@ func (d *downTrack) write(p *rtp.Packet, layer int32, key bool, now int64) {
 	}
 	d.hdr.SequenceNumber, d.hdr.Timestamp = d.m.rewrite(p.SequenceNumber, p.Timestamp, now)
 	d.hdr.Marker = p.Marker
+	if q := d.queue.Load(); q != nil {
+		d.enqueue(q, p.Payload, key, d.layers[cur], now)
+		return
+	}
 	n, err := d.writer.WriteRTP(&d.hdr, p.Payload)
+	if d.counted(n, err) {
+		d.waitKey, d.rebase = false, false
+	}
+}
+
+// counted counts the result of a write to pion; true if the packet went out.
+func (d *downTrack) counted(n int, err error) bool {
 	switch {
 	case err != nil:
 		d.failed.Add(1)
@@ -189,7 +210,39 @@ func (d *downTrack) write(p *rtp.Packet, layer int32, key bool, now int64) {
 		d.dropped.Add(1)
 	default:
 		d.sent.Add(1)
-		d.waitKey, d.rebase = false, false
+		return true
+	}
+	return false
+}
+
+// enqueue hands the packet, already rewritten into d.hdr, to the subscriber's writer
+// goroutine. A full queue drops it (the sequence number stays used, so the subscriber sees
+// the loss); video then forwards nothing until the next keyframe of layer, which it asks for.
+func (d *downTrack) enqueue(q *sendQueue, payload []byte, key bool, layer *upTrack, now int64) {
+	video := d.up.keyframe != nil
+	if video && d.resync.Load() && d.resync.Swap(false) && !key { // a keyframe start clears it
+		d.waitKey = true
+		d.dropped.Add(1)
+		d.askKeyframe(layer, now)
+		return
+	}
+	if !q.push(d, &d.hdr, payload) {
+		d.overflowed.Add(1)
+		if video {
+			d.waitKey = true
+			d.askKeyframe(layer, now)
+		}
+		return
+	}
+	d.waitKey, d.rebase = false, false
+}
+
+// writeQueued writes one queued packet; only the queue's writer goroutine calls it.
+func (d *downTrack) writeQueued(p *queuedPacket) {
+	d.qhdr.SequenceNumber, d.qhdr.Timestamp, d.qhdr.Marker = p.seq, p.ts, p.marker
+	n, err := d.writer.WriteRTP(&d.qhdr, p.payload[:p.n])
+	if !d.counted(n, err) && n == 0 && err == nil {
+		d.resync.Store(true)
 	}
 }
 

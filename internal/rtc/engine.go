@@ -3,6 +3,7 @@ package rtc
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 
@@ -33,8 +34,12 @@ var (
 )
 
 // newEngine binds the media port and builds the API.
-func newEngine(cfg Config, logs logging.LoggerFactory) (*engine, error) {
-	e, err := listenMedia(cfg.UDPPort, logs)
+func newEngine(cfg Config, log *slog.Logger, logs logging.LoggerFactory) (*engine, error) {
+	guard := tcpGuard{timeout: cfg.TCPWriteTimeout, log: log}
+	if guard.timeout == 0 {
+		guard.timeout = defaultTCPWriteTimeout
+	}
+	e, err := listenMedia(cfg.UDPPort, guard, logs)
 	if err != nil {
 		return nil, err
 	}
@@ -159,9 +164,9 @@ func usableIP(ip net.IP) bool { return !ip.IsLinkLocalUnicast() }
 // listenMedia binds the UDP mux (one socket per local address, all on one port) and the
 // ICE-TCP listener on the same port number. Port 0 picks a free port; a race for it with
 // another process is retried a few times.
-func listenMedia(port int, logs logging.LoggerFactory) (*engine, error) {
+func listenMedia(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine, error) {
 	if port != 0 {
-		return listenPort(port, logs)
+		return listenPort(port, guard, logs)
 	}
 	var errs []error
 	for range 8 {
@@ -169,7 +174,7 @@ func listenMedia(port int, logs logging.LoggerFactory) (*engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		e, err := listenPort(free, logs)
+		e, err := listenPort(free, guard, logs)
 		if err == nil {
 			return e, nil
 		}
@@ -178,7 +183,7 @@ func listenMedia(port int, logs logging.LoggerFactory) (*engine, error) {
 	return nil, fmt.Errorf("no free media port: %w", errors.Join(errs...))
 }
 
-func listenPort(port int, logs logging.LoggerFactory) (*engine, error) {
+func listenPort(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine, error) {
 	udp, err := ice.NewMultiUDPMuxFromPort(port,
 		ice.UDPMuxFromPortWithLoopback(),
 		ice.UDPMuxFromPortWithIPFilter(usableIP),
@@ -191,7 +196,14 @@ func listenPort(port int, logs logging.LoggerFactory) (*engine, error) {
 		udp.Close()
 		return nil, fmt.Errorf("listen tcp %d: %w", port, err)
 	}
-	tcp := webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), ln, 8)
+	// Not webrtc.NewICETCPMux: it puts a 4 MB buffer in front of every conn, 20 s of stale
+	// media at 1.5 Mbit/s before a write fails, and then drops mid-frame, uncounted. Writes
+	// here are the conn's own; the subscriber's send queue decides what to drop (tcpguard.go).
+	tcp := ice.NewTCPMuxDefault(ice.TCPMuxParams{
+		Listener:       guardedListener{Listener: ln, guard: guard},
+		Logger:         logs.NewLogger("tcpmux"),
+		ReadBufferSize: 8,
+	})
 	return &engine{udp: udp, tcp: tcp, port: port}, nil
 }
 

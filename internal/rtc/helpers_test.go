@@ -200,8 +200,8 @@ type harness struct {
 }
 
 // newHarness starts everything for one test on free ports and checks, at cleanup, that
-// every goroutine the test started has ended.
-func newHarness(t testing.TB) *harness {
+// every goroutine the test started has ended. edit adjusts the SFU's Config.
+func newHarness(t testing.TB, edit ...func(*Config)) *harness {
 	t.Helper()
 	checkGoroutines(t)
 	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
@@ -210,12 +210,16 @@ func newHarness(t testing.TB) *harness {
 	}
 	issuer := token.NewIssuer(key)
 	h := &harness{t: t, issuer: issuer, stages: newFakeStages("stageAAAAAAA", "stageBBBBBBB"), stageID: "stageAAAAAAA"}
-	h.sfu, err = New(Config{
+	cfg := Config{
 		Tokens:      token.NewVerifier(issuer, nil),
 		Stages:      h.stages,
 		StageExists: h.stages.stageExists,
 		Logger:      testLogger(),
-	})
+	}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	h.sfu, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

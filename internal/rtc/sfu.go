@@ -94,6 +94,9 @@ type Config struct {
 	StageExists func(ctx context.Context, stageID string) (stageArn string, err error)
 	Recorder    Recorder     // nil records nothing
 	Logger      *slog.Logger // nil discards
+	// TCPWriteTimeout is how long a write to an ICE-TCP client may make no progress before
+	// its connection is dropped (a client that stopped reading); 0 means 5 s.
+	TCPWriteTimeout time.Duration
 }
 
 // SFU is the media server. Its methods are safe for concurrent use.
@@ -122,7 +125,7 @@ func New(cfg Config) (*SFU, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := cfg.Logger.With("component", "rtc")
-	eng, err := newEngine(cfg, pionLogs{log: log})
+	eng, err := newEngine(cfg, log, pionLogs{log: log})
 	if err != nil {
 		return nil, err
 	}

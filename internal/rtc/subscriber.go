@@ -20,9 +20,12 @@ type subscriber struct {
 	target     string      // the publisher's participant id
 	subscribed atomic.Bool // StartSubscribe succeeded, so ending calls StopSubscribe
 
-	mu    sync.Mutex // guards pub and downs
-	pub   *publisher
-	downs []*downTrack
+	mu      sync.Mutex // guards pub, downs, ice, queue and stopped
+	pub     *publisher
+	downs   []*downTrack
+	ice     *webrtc.ICETransport
+	queue   *sendQueue // set once ICE selects a TCP pair; closed by stop
+	stopped bool
 }
 
 // subscribe joins, starts the subscription and answers the client's recvonly offer with the
@@ -47,6 +50,7 @@ func (s *SFU) subscribe(ctx context.Context, x *session, userAgent string, offer
 	if err := x.sub.addTracks(pc, pub); err != nil {
 		return "", err
 	}
+	x.sub.watchICE(pc)
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("%w: %w", errBadOffer, err)
 	}
@@ -164,8 +168,51 @@ func readSenderRTCP(sender *webrtc.RTPSender, d *downTrack, log *slog.Logger) {
 	}
 }
 
-// start runs when the subscriber's PeerConnection connects.
+// watchICE moves the downtracks to a send queue when ICE selects a TCP pair (sendqueue.go).
+// Called before the offer is applied, so before ICE can select anything.
+func (sub *subscriber) watchICE(pc *webrtc.PeerConnection) {
+	ice := pc.SCTP().Transport().ICETransport()
+	sub.mu.Lock()
+	sub.ice = ice
+	sub.mu.Unlock()
+	ice.OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
+		if isTCPPair(p) {
+			sub.useQueue()
+		}
+	})
+}
+
+func isTCPPair(p *webrtc.ICECandidatePair) bool {
+	return p != nil && (p.Local.Protocol == webrtc.ICEProtocolTCP || p.Remote.Protocol == webrtc.ICEProtocolTCP)
+}
+
+// useQueue gives the subscription its send queue and starts the writer goroutine, once. The
+// queue stays if ICE later moves to UDP: packets must not overtake those still queued.
+func (sub *subscriber) useQueue() {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.queue != nil || sub.stopped {
+		return
+	}
+	sub.queue = newSendQueue()
+	for _, d := range sub.downs {
+		d.queue.Store(sub.queue)
+	}
+	sub.sess.sfu.spawn(sub.queue.run) // ends when stop closes the queue
+	sub.sess.log.Info("subscriber on ICE-TCP: writing through a send queue")
+}
+
+// start runs when the subscriber's PeerConnection connects. The selected pair is checked
+// once more, in case pion reported it before watchICE's handler was in place.
 func (sub *subscriber) start() {
+	sub.mu.Lock()
+	ice := sub.ice
+	sub.mu.Unlock()
+	if ice != nil {
+		if p, err := ice.GetSelectedCandidatePair(); err == nil && isTCPPair(p) {
+			sub.useQueue()
+		}
+	}
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	for _, d := range sub.downs {
@@ -176,16 +223,23 @@ func (sub *subscriber) start() {
 // stop runs when the subscription ends, after its PeerConnection closed.
 func (sub *subscriber) stop(ctx context.Context, m Member) {
 	sub.mu.Lock()
-	pub, downs := sub.pub, sub.downs
+	pub, downs, queue := sub.pub, sub.downs, sub.queue
+	sub.stopped = true
 	sub.mu.Unlock()
 	if pub != nil {
 		pub.removeSubscriber(sub)
 	}
 	for _, d := range downs {
 		d.leave()
+	}
+	if queue != nil {
+		queue.close()
+	}
+	for _, d := range downs {
 		sub.sess.log.Info("downtrack ended", "track_id", d.ID(),
 			"sent", d.sent.Load(), "dropped", d.dropped.Load(), "failed", d.failed.Load(),
-			"contended", d.contended.Load(), "layer_switches", d.switches.Load())
+			"contended", d.contended.Load(), "layer_switches", d.switches.Load(),
+			"queue_overflows", d.overflowed.Load())
 	}
 	if m != nil && sub.subscribed.Load() {
 		m.StopSubscribe(ctx, sub.target)

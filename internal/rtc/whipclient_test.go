@@ -185,13 +185,22 @@ func waitConnected(t testing.TB, pc *webrtc.PeerConnection) {
 // gop frames) and returns its access units in Annex B form.
 func h264Frames(t testing.TB, seconds, gop int) [][]byte {
 	t.Helper()
+	return h264FramesAt(t, seconds, gop, "320x240", "")
+}
+
+// h264FramesAt is h264Frames at a frame size and, unless "", a bitrate (-b:v, as "2M").
+func h264FramesAt(t testing.TB, seconds, gop int, size, bitrate string) [][]byte {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "test.h264")
 	g := strconv.Itoa(gop)
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error",
-		"-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", strconv.Itoa(seconds),
-		"-c:v", "libx264", "-profile:v", "baseline", "-bf", "0", "-pix_fmt", "yuv420p",
-		"-g", g, "-x264-params", "keyint="+g+":min-keyint="+g+":scenecut=0",
-		"-f", "h264", out)
+	args := []string{"-hide_banner", "-loglevel", "error",
+		"-f", "lavfi", "-i", "testsrc=size=" + size + ":rate=30", "-t", strconv.Itoa(seconds),
+		"-c:v", "libx264", "-profile:v", "baseline", "-bf", "0", "-pix_fmt", "yuv420p"}
+	if bitrate != "" {
+		args = append(args, "-b:v", bitrate)
+	}
+	args = append(args, "-g", g, "-x264-params", "keyint="+g+":min-keyint="+g+":scenecut=0", "-f", "h264", out)
+	cmd := exec.Command("ffmpeg", args...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg (Debian package ffmpeg): %v\n%s", err, b)
 	}
@@ -414,7 +423,17 @@ type testSubscriber struct {
 // startSubscriber subscribes participantID to target.
 func startSubscriber(t testing.TB, h *harness, participantID, target string) *testSubscriber {
 	t.Helper()
-	s := &testSubscriber{pc: newClientPC(t), token: h.token(participantID, false, true)}
+	s := newTestSubscriber(t, h, newClientPC(t), participantID)
+	s.started = time.Now()
+	s.location = h.whip.connect(s.pc, "/whip/"+h.stageID+"/subscribe/"+target, s.token)
+	return s
+}
+
+// newTestSubscriber prepares pc to receive video and audio and record them; nothing is
+// posted yet.
+func newTestSubscriber(t testing.TB, h *harness, pc *webrtc.PeerConnection, participantID string) *testSubscriber {
+	t.Helper()
+	s := &testSubscriber{pc: pc, token: h.token(participantID, false, true)}
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		_, err := s.pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
 		if err != nil {
@@ -424,8 +443,6 @@ func startSubscriber(t testing.TB, h *harness, participantID, target string) *te
 	s.pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		s.wg.Go(func() { s.read(tr) })
 	})
-	s.started = time.Now()
-	s.location = h.whip.connect(s.pc, "/whip/"+h.stageID+"/subscribe/"+target, s.token)
 	t.Cleanup(func() {
 		s.pc.GracefulClose()
 		s.wg.Wait()
