@@ -227,6 +227,7 @@ func printBanner(w io.Writer, srv *server.Server) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Footlight is serving the IVS Real-Time API at %s\n\n", srv.PublicURL())
+	fmt.Fprintf(&b, "Open the console in a browser and paste a participant token: %s/\n\n", srv.PublicURL())
 	fmt.Fprintf(&b, "Use it from a shell:\n")
 	fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=%s\n", c.AccessKeyID)
 	fmt.Fprintf(&b, "  export AWS_SECRET_ACCESS_KEY=%s\n", secret)

@@ -205,6 +205,9 @@ func TestFirstStartMakesCredentials(t *testing.T) {
 	dir := t.TempDir()
 	p := servertest.StartBinaryWith(t, dir, servertest.BinaryOptions{OwnCredentials: true})
 	banner := p.Banner()
+	if !strings.Contains(banner, "paste a participant token: "+p.URL+"/\n") {
+		t.Errorf("the banner does not point at the console:\n%s", banner)
+	}
 	if !regexp.MustCompile(`^AKIA[A-Z2-7]{16}$`).MatchString(p.AccessKeyID) || len(p.SecretAccessKey) != 40 {
 		t.Fatalf("the banner's pair %q / %d-character secret is not a generated one:\n%s", p.AccessKeyID, len(p.SecretAccessKey), banner)
 	}
