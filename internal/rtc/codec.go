@@ -1,10 +1,12 @@
 package rtc
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/footlight/footlight/internal/stage"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -92,6 +94,41 @@ func pickCodec(kind webrtc.RTPCodecType, offered []webrtc.RTPCodecParameters) ([
 		}
 	}
 	return nil, false
+}
+
+// offerCodecError checks, before anything is negotiated, that every m-line the client sends
+// on offers a codec pickCodec takes. Its error wraps errNoCodec (a 400) and the stage
+// domain's reason, which the PUBLISH_ERROR event records (IVS-BEHAVIOUR §3).
+func offerCodecError(offer *sdp.SessionDescription) error {
+	for _, md := range offer.MediaDescriptions {
+		kind := webrtc.NewRTPCodecType(md.MediaName.Media)
+		if kind == 0 || md.MediaName.Port.Value == 0 || !sends(md) {
+			continue
+		}
+		if _, ok := pickCodec(kind, offeredCodecs(md)); !ok {
+			return codecError(kind)
+		}
+	}
+	return nil
+}
+
+// sends reports whether the offerer sends on an m-line (RFC 8866 §6.7: sendrecv by default).
+func sends(md *sdp.MediaDescription) bool {
+	for _, a := range md.Attributes {
+		if a.Key == "recvonly" || a.Key == "inactive" {
+			return false
+		}
+	}
+	return true
+}
+
+// codecError is the refusal of an m-line of kind that offers no codec Footlight takes.
+func codecError(kind webrtc.RTPCodecType) error {
+	if kind == webrtc.RTPCodecTypeVideo {
+		return fmt.Errorf("%w: %w: the video m-line offers neither H.264 (baseline, packetization-mode 1) nor VP8",
+			errNoCodec, stage.ErrInvalidVideoCodec)
+	}
+	return fmt.Errorf("%w: %w: the audio m-line does not offer Opus", errNoCodec, stage.ErrInvalidAudioCodec)
 }
 
 // withRTX returns c followed by the offered RTX codec that repairs it (RFC 4588 "apt"), if any.

@@ -1,9 +1,11 @@
 package rtc
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/footlight/footlight/internal/stage"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -110,6 +112,35 @@ func TestSimulcastRIDs(t *testing.T) {
 			}
 			if got := strings.Join(simulcastRIDs(sd.MediaDescriptions[0]), ","); got != tt.want {
 				t.Errorf("simulcastRIDs = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOfferCodecError(t *testing.T) {
+	const head = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+	const opusLine = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\na=rtpmap:111 opus/48000/2\r\n"
+	const pcmuLine = "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:a\r\na=rtpmap:0 PCMU/8000\r\n"
+	const vp9Line = "m=video 9 UDP/TLS/RTP/SAVPF 98\r\na=mid:v\r\na=rtpmap:98 VP9/90000\r\n"
+	for _, tt := range []struct {
+		name string
+		sdp  string
+		want error // nil: accepted
+	}{
+		{"H.264 and Opus", chromeVideo + opusLine, nil},
+		{"VP9 only", head + vp9Line + opusLine, stage.ErrInvalidVideoCodec},
+		{"PCMU only", chromeVideo + pcmuLine, stage.ErrInvalidAudioCodec},
+		{"VP9 the client only receives", head + vp9Line + "a=recvonly\r\n" + opusLine, nil},
+		{"VP9 rejected (port 0)", head + strings.Replace(vp9Line, "video 9", "video 0", 1) + opusLine, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sd := &sdp.SessionDescription{}
+			if err := sd.UnmarshalString(tt.sdp); err != nil {
+				t.Fatal(err)
+			}
+			err := offerCodecError(sd)
+			if tt.want == nil && err != nil || tt.want != nil && (!errors.Is(err, tt.want) || !errors.Is(err, errNoCodec)) {
+				t.Errorf("offerCodecError = %v, want %v", err, tt.want)
 			}
 		})
 	}

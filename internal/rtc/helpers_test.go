@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -136,6 +137,25 @@ func (m *fakeMember) StartPublish(context.Context) error {
 	m.publishing = true
 	f.record("start-publish %s", m.p.ParticipantID)
 	return nil
+}
+
+func (m *fakeMember) RefusePublish(_ context.Context, cause error) error {
+	f := m.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !m.p.Publish {
+		f.record("publish-error %s INSUFFICIENT_CAPABILITIES", m.p.ParticipantID)
+		return stage.ErrInsufficientCapabilities
+	}
+	code := "OTHER"
+	switch {
+	case errors.Is(cause, stage.ErrInvalidVideoCodec):
+		code = "INVALID_VIDEO_CODEC"
+	case errors.Is(cause, stage.ErrInvalidAudioCodec):
+		code = "INVALID_AUDIO_CODEC"
+	}
+	f.record("publish-error %s %s", m.p.ParticipantID, code)
+	return cause
 }
 
 func (m *fakeMember) StopPublish(context.Context) {

@@ -30,6 +30,11 @@ func (s *SFU) publish(ctx context.Context, x *session, userAgent string, offer s
 	if err != nil {
 		return "", err
 	}
+	// Refused before it starts: a publish with no usable codec publishes nothing, and
+	// replaces no live publish of the same token.
+	if err := offerCodecError(parsed); err != nil {
+		return "", m.RefusePublish(ctx, err)
+	}
 	// DESIGN.md: one live publish per token; a second publish replaces the first.
 	if old := s.publisher(x.stageArn, x.participantID); old != nil {
 		old.sess.end(stage.ReasonReplaced)
@@ -62,9 +67,8 @@ func (p *publisher) accept(pc *webrtc.PeerConnection, offer *sdp.SessionDescript
 			continue
 		}
 		prefs, ok := pickCodec(tr.Kind(), offeredCodecs(md))
-		if !ok {
-			return fmt.Errorf("%w: the %s m-line offers neither H.264 (baseline, packetization-mode 1), VP8 nor Opus",
-				errNoCodec, tr.Kind())
+		if !ok { // offerCodecError let it through: pion saw the m-line otherwise
+			return codecError(tr.Kind())
 		}
 		if err := tr.SetCodecPreferences(prefs); err != nil {
 			return fmt.Errorf("%w: %w", errNoCodec, err)

@@ -29,6 +29,42 @@ func publishOffer(t testing.TB) string {
 	return gatheredOffer(t, pc)
 }
 
+// offerOf is a publish offer of one video and one audio track from a peer that has only
+// those two codecs.
+func offerOf(video, audio webrtc.RTPCodecCapability) func(testing.TB) string {
+	return func(t testing.TB) string {
+		t.Helper()
+		me := &webrtc.MediaEngine{}
+		pcs := []struct {
+			c    webrtc.RTPCodecCapability
+			kind webrtc.RTPCodecType
+			pt   webrtc.PayloadType
+		}{{video, webrtc.RTPCodecTypeVideo, 98}, {audio, webrtc.RTPCodecTypeAudio, 0}}
+		for _, c := range pcs {
+			if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: c.c, PayloadType: c.pt}, c.kind); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pc := newClientPCWith(t, me)
+		for _, c := range pcs {
+			tr, err := webrtc.NewTrackLocalStaticSample(c.c, c.kind.String(), "p")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pc.AddTrack(tr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return gatheredOffer(t, pc)
+	}
+}
+
+var (
+	vp9  = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000, SDPFmtpLine: "profile-id=0"}
+	pcmu = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}
+	opus = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+)
+
 // subscribeOffer is a recvonly offer for audio and video.
 func subscribeOffer(t testing.TB) string {
 	t.Helper()
@@ -66,6 +102,7 @@ func TestRefusals(t *testing.T) {
 		offer  func(t testing.TB) string
 		status int
 		calls  []string // domain calls that must have happened
+		never  []string // domain calls that must not have happened
 	}{
 		{name: "no token", path: "/whip/" + stage, token: func(*harness) string { return "" }, status: 401},
 		{name: "malformed token", path: "/whip/" + stage, token: func(*harness) string { return "not.a.jwt" }, status: 401},
@@ -96,6 +133,15 @@ func TestRefusals(t *testing.T) {
 		{name: "subscribe without SUBSCRIBE", path: "/whip/" + stage + "/subscribe/ghost", status: 403,
 			token: func(h *harness) string { return h.token("frank", true, false) }, offer: subscribeOffer,
 			calls: []string{"subscribe-error frank INSUFFICIENT_CAPABILITIES"}},
+		{name: "video in no codec Footlight takes", path: "/whip/" + stage, status: 400, offer: offerOf(vp9, opus),
+			token: func(h *harness) string { return h.token("dave", true, true) },
+			calls: []string{"publish-error dave INVALID_VIDEO_CODEC", "leave dave"}, never: []string{"start-publish dave"}},
+		{name: "audio that is not Opus", path: "/whip/" + stage, status: 400, offer: offerOf(h264Baseline, pcmu),
+			token: func(h *harness) string { return h.token("dave", true, true) },
+			calls: []string{"publish-error dave INVALID_AUDIO_CODEC", "leave dave"}, never: []string{"start-publish dave"}},
+		{name: "no acceptable codec, without PUBLISH", path: "/whip/" + stage, status: 403, offer: offerOf(vp9, opus),
+			token: func(h *harness) string { return h.token("dave", false, true) },
+			calls: []string{"publish-error dave INSUFFICIENT_CAPABILITIES"}, never: []string{"publish-error dave INVALID_VIDEO_CODEC"}},
 		{name: "not SDP", path: "/whip/" + stage, status: 415, ctype: "application/json",
 			token: func(h *harness) string { return h.token("alice", true, true) }},
 		{name: "not an offer", path: "/whip/" + stage, status: 400, offer: func(testing.TB) string { return "hello" },
@@ -129,6 +175,11 @@ func TestRefusals(t *testing.T) {
 			for _, c := range tt.calls {
 				if !h.stages.saw(c) {
 					t.Errorf("domain did not see %q; saw %v", c, h.stages.calls)
+				}
+			}
+			for _, c := range tt.never {
+				if h.stages.saw(c) {
+					t.Errorf("domain saw %q; saw %v", c, h.stages.calls)
 				}
 			}
 		})

@@ -38,6 +38,11 @@ type Member interface {
 	// the domain records the PUBLISH_ERROR event itself.
 	StartPublish(ctx context.Context) error
 	StopPublish(ctx context.Context)
+	// RefusePublish records a publish the media server refused for its media (cause wraps
+	// stage.ErrInvalidVideoCodec or stage.ErrInvalidAudioCodec) as a PUBLISH_ERROR; it
+	// returns the refusal, which wraps cause, or stage.ErrInsufficientCapabilities when the
+	// token cannot publish at all.
+	RefusePublish(ctx context.Context, cause error) error
 	// StartSubscribe errors wrap stage.ErrInsufficientCapabilities or
 	// stage.ErrPublisherNotFound; the domain records the SUBSCRIBE_ERROR event itself.
 	StartSubscribe(ctx context.Context, publisherID string) error

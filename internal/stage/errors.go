@@ -19,6 +19,12 @@ var (
 	ErrInsufficientCapabilities = errors.New("token lacks the capability")
 	// ErrPublisherNotFound: the participant to subscribe to is not publishing.
 	ErrPublisherNotFound = errors.New("publisher not found")
+	// ErrInvalidVideoCodec: the media server found no video codec it takes in the publish
+	// (IVS: not H.264; Footlight also takes VP8).
+	ErrInvalidVideoCodec = errors.New("no acceptable video codec")
+	// ErrInvalidAudioCodec: the media server found no audio codec it takes in the publish
+	// (IVS over WHIP: not Opus).
+	ErrInvalidAudioCodec = errors.New("no acceptable audio codec")
 	// ErrLeft: the connection has already left the stage.
 	ErrLeft = errors.New("connection has left the stage")
 )

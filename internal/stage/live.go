@@ -2,6 +2,7 @@ package stage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -28,7 +29,19 @@ const (
 	codeInsufficientCapabilities = "INSUFFICIENT_CAPABILITIES"
 	codeQuotaExceeded            = "QUOTA_EXCEEDED"
 	codePublisherNotFound        = "PUBLISHER_NOT_FOUND"
+	codeInvalidVideoCodec        = "INVALID_VIDEO_CODEC"
+	codeInvalidAudioCodec        = "INVALID_AUDIO_CODEC"
 )
+
+// mediaRefusals are the PUBLISH_ERROR codes of refusals the media server decides
+// (IVS-BEHAVIOUR §3), by the error it reports them with.
+var mediaRefusals = []struct {
+	err  error
+	code string
+}{
+	{ErrInvalidVideoCodec, codeInvalidVideoCodec},
+	{ErrInvalidAudioCodec, codeInvalidAudioCodec},
+}
 
 // watcherBuffer bounds how far a watcher may fall behind before it is dropped.
 const watcherBuffer = 256
@@ -173,6 +186,33 @@ func (c *Conn) StartPublish(ctx context.Context) error {
 		s.notifyLocked(c.st, Change{Type: ChangePublishStarted, Participant: c.p.view(), Time: now})
 	}
 	return nil
+}
+
+// RefusePublish records that the media server refused this connection's publish for a
+// reason of the media itself: cause wraps ErrInvalidVideoCodec or ErrInvalidAudioCodec, and
+// becomes a PUBLISH_ERROR with its code. A token without PUBLISH is refused for that first,
+// as StartPublish would refuse it. It returns the refusal, which wraps cause or
+// ErrInsufficientCapabilities; a cause of another kind is returned as it is, recorded as
+// nothing.
+func (c *Conn) RefusePublish(ctx context.Context, cause error) error {
+	s := c.s
+	now := s.cfg.Now().UTC()
+	s.live.mu.Lock()
+	defer s.live.mu.Unlock()
+	switch {
+	case c.left:
+		return ErrLeft
+	case !c.params.Publish:
+		s.eventLocked(c.p, eventPublishError, "", codeInsufficientCapabilities, now)
+		return fmt.Errorf("publish as %s: %w", c.params.ParticipantID, ErrInsufficientCapabilities)
+	}
+	for _, r := range mediaRefusals {
+		if errors.Is(cause, r.err) {
+			s.eventLocked(c.p, eventPublishError, "", r.code, now)
+			break
+		}
+	}
+	return fmt.Errorf("publish as %s: %w", c.params.ParticipantID, cause)
 }
 
 func (st *liveStage) publisherCount() int {

@@ -289,3 +289,39 @@ func TestParseUserAgent(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusePublish: a publish the media server refuses for its codecs is a PUBLISH_ERROR
+// with the codec's code, and publishes nothing; a token without PUBLISH is refused for that.
+func TestRefusePublish(t *testing.T) {
+	f := newFixture(t, t.TempDir(), Config{})
+	ctx, st := context.Background(), f.newStage()
+	anchor := f.join(st, "anchor", true, true, nil) // keeps the session for the events below
+	defer anchor.Leave(ctx)
+	session := f.svc.ActiveSessionID(st)
+	for _, tt := range []struct {
+		name    string
+		publish bool
+		cause   error
+		want    error
+		events  string
+	}{
+		{"video", true, fmt.Errorf("offer: %w", ErrInvalidVideoCodec), ErrInvalidVideoCodec, "JOINED PUBLISH_ERROR(INVALID_VIDEO_CODEC) LEFT "},
+		{"audio", true, fmt.Errorf("offer: %w", ErrInvalidAudioCodec), ErrInvalidAudioCodec, "JOINED PUBLISH_ERROR(INVALID_AUDIO_CODEC) LEFT "},
+		{"viewer", false, ErrInvalidVideoCodec, ErrInsufficientCapabilities, "JOINED PUBLISH_ERROR(INSUFFICIENT_CAPABILITIES) LEFT "},
+		{"other", true, ErrInvalid, ErrInvalid, "JOINED LEFT "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := f.join(st, tt.name, tt.publish, true, nil)
+			if err := c.RefusePublish(ctx, tt.cause); !errors.Is(err, tt.want) {
+				t.Errorf("RefusePublish: %v, want %v", err, tt.want)
+			}
+			c.Leave(ctx)
+			if got := f.events(st, session, tt.name); got != tt.events {
+				t.Errorf("events = %q, want %q", got, tt.events)
+			}
+			if p, err := f.db.Participant(ctx, st, session, tt.name); err != nil || p.Published {
+				t.Errorf("participant = %+v, %v; want one that never published", p, err)
+			}
+		})
+	}
+}

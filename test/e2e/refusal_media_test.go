@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/footlight/footlight/internal/servertest"
 	"github.com/footlight/footlight/internal/whiptest"
@@ -127,4 +128,85 @@ func TestRefusalsThroughServer(t *testing.T) {
 	watch := whiptest.NewSubscriber(t, whiptest.NewPeer(t, whiptest.PeerOptions{}), toks[3].ParticipantID, toks[4].Token)
 	expect("subscribing to a non-publisher", whiptest.PostOffer(t, whip+"/subscribe/"+toks[3].ParticipantID, toks[4].Token, whiptest.GatheredOffer(t, watch.PC)), http.StatusNotFound)
 	waitEvent(t, c, st.Arn, session, toks[4].ParticipantID, "SUBSCRIBE_ERROR", toks[3].ParticipantID, "PUBLISHER_NOT_FOUND")
+}
+
+// codecOffer is a publish offer from a pion peer that has only these video and audio codecs.
+func codecOffer(t *testing.T, video, audio webrtc.RTPCodecCapability) string {
+	t.Helper()
+	me := &webrtc.MediaEngine{}
+	tracks := []struct {
+		c    webrtc.RTPCodecCapability
+		kind webrtc.RTPCodecType
+		pt   webrtc.PayloadType
+	}{{video, webrtc.RTPCodecTypeVideo, 98}, {audio, webrtc.RTPCodecTypeAudio, 0}}
+	for _, tr := range tracks {
+		if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: tr.c, PayloadType: tr.pt}, tr.kind); err != nil {
+			t.Fatal(err)
+		}
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	for _, tr := range tracks {
+		local, err := webrtc.NewTrackLocalStaticSample(tr.c, tr.kind.String(), "codec")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pc.AddTrack(local); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return whiptest.GatheredOffer(t, pc)
+}
+
+// TestCodecRefusalsThroughServer: a publish offering no video codec Footlight takes (VP9
+// only) is refused with 400 and a PUBLISH_ERROR INVALID_VIDEO_CODEC; one whose audio is not
+// Opus (PCMU), with 400 and INVALID_AUDIO_CODEC (IVS-BEHAVIOUR §3). Neither publishes: no
+// PUBLISH_STARTED, and GetParticipant says published false.
+func TestCodecRefusalsThroughServer(t *testing.T) {
+	s := servertest.Start(t, nil)
+	c := s.Client()
+	st, toks := createStage(t, c, tokenConfig{user: "anchor"}, tokenConfig{user: "vp9"}, tokenConfig{user: "pcmu"})
+	anchor, _, err := dialEvents(t, st, toks[0].Token) // keeps the session alive: one session for all
+	if err != nil {
+		t.Fatalf("anchor's events websocket: %v", err)
+	}
+	anchor.next() // STAGE_STATE
+	session := activeSession(t, c, st.Arn)
+	vp9 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000, SDPFmtpLine: "profile-id=0"}
+	pcmu := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}
+	for _, tt := range []struct {
+		tok          tokenOut
+		offer        string
+		code, reason string
+	}{
+		{toks[1], codecOffer(t, vp9, whiptest.Opus), "INVALID_VIDEO_CODEC", "video"},
+		{toks[2], codecOffer(t, whiptest.H264Baseline, pcmu), "INVALID_AUDIO_CODEC", "Opus"},
+	} {
+		r := whiptest.PostOffer(t, st.Endpoints.WHIP, tt.tok.Token, tt.offer)
+		if r.Status != http.StatusBadRequest || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") || !strings.Contains(r.Body, tt.reason) {
+			t.Errorf("%s: %d %q (%s), want 400 with a text/plain reason naming %s", tt.code, r.Status, r.Body, r.Header.Get("Content-Type"), tt.reason)
+		}
+		waitEvent(t, c, st.Arn, session, tt.tok.ParticipantID, "PUBLISH_ERROR", "", tt.code)
+		waitEvent(t, c, st.Arn, session, tt.tok.ParticipantID, "LEFT", "", "")
+		for _, e := range participantEvents(t, c, st.Arn, session, tt.tok.ParticipantID) {
+			if e.Name == "PUBLISH_STARTED" || e.Name == "PUBLISH_STOPPED" {
+				t.Errorf("%s: the refused publish has a %s event", tt.code, e.Name)
+			}
+		}
+		var got struct {
+			Participant struct {
+				Published bool `json:"published"`
+			} `json:"participant"`
+		}
+		in := map[string]string{"stageArn": st.Arn, "sessionId": session, "participantId": tt.tok.ParticipantID}
+		if err := c.Call(context.Background(), "GetParticipant", in, &got); err != nil || got.Participant.Published {
+			t.Errorf("%s: GetParticipant: published %v, %v; want false", tt.code, got.Participant.Published, err)
+		}
+	}
 }
