@@ -76,8 +76,15 @@ func EncodeH264(t testing.TB, dir string, v H264) [][]byte {
 // 48 kbit/s, 20 ms frames, one packet per page) and returns its packets.
 func EncodeOpus(t testing.TB, dir string, seconds int) [][]byte {
 	t.Helper()
+	return EncodeOpusTone(t, dir, seconds, 440)
+}
+
+// EncodeOpusTone is EncodeOpus with a tone of another frequency (Hz), so that several
+// publishers send different packets.
+func EncodeOpusTone(t testing.TB, dir string, seconds, hz int) [][]byte {
+	t.Helper()
 	out := filepath.Join(dir, "audio.ogg")
-	FFmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", strconv.Itoa(seconds),
+	FFmpeg(t, "-f", "lavfi", "-i", "sine=frequency="+strconv.Itoa(hz)+":sample_rate=48000", "-t", strconv.Itoa(seconds),
 		"-c:a", "libopus", "-b:a", "48k", "-frame_duration", "20", "-page_duration", "20000", "-f", "ogg", out)
 	return OpusPackets(t, out)
 }

@@ -13,7 +13,7 @@ type Track struct {
 	Mime     string
 	StreamID string
 	Seqs     []uint16 // every packet's sequence number, in arrival order
-	Payloads [][]byte // video only: every packet's payload, in arrival order
+	Payloads [][]byte // every packet's payload, in arrival order
 	Keyframe bool     // video: a packet that starts an H.264 keyframe arrived
 	Markers  int      // packets with the marker bit: for video, complete frames
 	// FirstFrameEnd is the number of packets up to and including the first with the
@@ -37,7 +37,7 @@ type Subscriber struct {
 	video Track
 	audio Track
 
-	wg sync.WaitGroup // the track readers
+	wg sync.WaitGroup // the track and RTCP readers
 }
 
 // NewSubscriber adds recvonly video and audio transceivers to pc and records what arrives;
@@ -50,8 +50,9 @@ func NewSubscriber(t testing.TB, pc *webrtc.PeerConnection, target, tok string) 
 			t.Fatalf("add a %s transceiver: %v", kind, err)
 		}
 	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		s.wg.Go(func() { s.read(tr) })
+		s.wg.Go(func() { readRTCP(recv) })
 	})
 	t.Cleanup(func() {
 		pc.GracefulClose()
@@ -69,6 +70,16 @@ func Subscribe(t testing.TB, pc *webrtc.PeerConnection, whip, target, tok string
 	return s
 }
 
+// readRTCP reads what the server sends about a received track (sender reports), as a browser
+// does, so the peer's interceptors see it, until the PeerConnection closes.
+func readRTCP(recv *webrtc.RTPReceiver) {
+	for {
+		if _, _, err := recv.ReadRTCP(); err != nil {
+			return
+		}
+	}
+}
+
 // read records a track's packets until the PeerConnection closes.
 func (s *Subscriber) read(tr *webrtc.TrackRemote) {
 	for {
@@ -81,9 +92,9 @@ func (s *Subscriber) read(tr *webrtc.TrackRemote) {
 		l := &s.audio
 		if tr.Kind() == webrtc.RTPCodecTypeVideo {
 			l = &s.video
-			l.Payloads = append(l.Payloads, append([]byte(nil), pkt.Payload...))
 			l.Keyframe = l.Keyframe || IsH264Keyframe(pkt.Payload)
 		}
+		l.Payloads = append(l.Payloads, append([]byte(nil), pkt.Payload...))
 		if l.FirstAt.IsZero() {
 			l.FirstAt, l.StreamID = now, tr.StreamID()
 		}
@@ -115,6 +126,7 @@ func (s *Subscriber) Snapshot() (video, audio Track) {
 	video.Seqs = append([]uint16(nil), s.video.Seqs...)
 	video.Payloads = append([][]byte(nil), s.video.Payloads...)
 	audio.Seqs = append([]uint16(nil), s.audio.Seqs...)
+	audio.Payloads = append([][]byte(nil), s.audio.Payloads...)
 	return video, audio
 }
 

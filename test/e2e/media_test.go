@@ -17,8 +17,9 @@ import (
 
 // TestThreePublishersFiveSubscribers: three publishers send H.264 and Opus through the real
 // server; five subscribers each watch all three (one subscription PeerConnection per
-// publisher). Every subscription gets both tracks of the right publisher, in order, and its
-// video depacketizes into a stream ffmpeg decodes without an error. The API then reports
+// publisher). Every subscription gets both tracks of the right publisher, in order; its
+// video depacketizes into a stream ffmpeg decodes without an error, and its audio is the
+// publisher's ffmpeg-encoded Opus packets, byte for byte and in order. The API then reports
 // the eight participants, who published, and each subscriber's SUBSCRIBE_STARTED events.
 func TestThreePublishersFiveSubscribers(t *testing.T) {
 	s := servertest.Start(t, nil)
@@ -34,9 +35,13 @@ func TestThreePublishersFiveSubscribers(t *testing.T) {
 	whip := st.Endpoints.WHIP
 	frames := h264Frames(t, 3, 30)
 
+	// Real Opus, a different tone per publisher: each subscription must carry its
+	// publisher's packets, byte for byte.
 	var pubs []*whiptest.Publisher
+	var tones [][][]byte
 	for i := range 3 {
-		pubs = append(pubs, startPublisher(t, whip, toks[i].ParticipantID, toks[i].Token, frames))
+		tones = append(tones, opusTone(t, 440+110*i))
+		pubs = append(pubs, startPublisherAudio(t, whip, toks[i].ParticipantID, toks[i].Token, frames, tones[i]))
 	}
 	for _, p := range pubs {
 		whiptest.WaitConnected(t, p.PC, "publisher "+p.ID)
@@ -68,6 +73,7 @@ func TestThreePublishersFiveSubscribers(t *testing.T) {
 			}
 			vgaps := whiptest.CheckInOrder(t, name+" video", video.Seqs)
 			agaps := whiptest.CheckInOrder(t, name+" audio", audio.Seqs)
+			checkAudioPayloads(t, name, tones[j], audio)
 			if vgaps > 0 || agaps > 0 {
 				t.Logf("%s: %d video and %d audio sequence gaps (losses)", name, vgaps, agaps)
 			}

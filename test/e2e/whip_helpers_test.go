@@ -4,6 +4,7 @@ package e2e_test
 // internal/whiptest's pion WHIP publishers and WHEP-style subscribers.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -149,10 +150,68 @@ func connect(t testing.TB, pc *webrtc.PeerConnection, u, tok string) whiptest.Se
 // startPublisher publishes as participant id to the stage's WHIP URL and starts sending.
 func startPublisher(t testing.TB, whip, id, tok string, frames [][]byte) *whiptest.Publisher {
 	t.Helper()
+	return startPublisherAudio(t, whip, id, tok, frames, nil)
+}
+
+// startPublisherAudio is startPublisher sending these Opus packets (nil: silence).
+func startPublisherAudio(t testing.TB, whip, id, tok string, frames, audio [][]byte) *whiptest.Publisher {
+	t.Helper()
 	p := whiptest.NewPublisher(t, whiptest.NewPeer(t, whiptest.PeerOptions{}), id, tok, frames)
+	p.Audio = audio
 	p.Location = connect(t, p.PC, whip, tok).Location
 	p.Run()
 	return p
+}
+
+// opusTone encodes a 3 s tone of hz with ffmpeg (whiptest.EncodeOpusTone), cached per process.
+func opusTone(t testing.TB, hz int) [][]byte {
+	t.Helper()
+	key := fmt.Sprintf("opus/%d", hz)
+	ffmpegMu.Lock()
+	defer ffmpegMu.Unlock()
+	if pkts, ok := ffmpegCache[key]; ok {
+		return pkts
+	}
+	dir, err := os.MkdirTemp("", "footlight-e2e-opus-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	pkts := whiptest.EncodeOpusTone(t, dir, 3, hz)
+	ffmpegCache[key] = pkts
+	return pkts
+}
+
+// checkAudioPayloads reports an error unless the Opus payloads that arrived are the
+// publisher's packets, byte for byte and in order: a run of its loop starting anywhere, each
+// packet where its sequence number puts it (a lost packet leaves a gap, nothing else).
+func checkAudioPayloads(t testing.TB, who string, sent [][]byte, got whiptest.Track) {
+	t.Helper()
+	if len(got.Payloads) == 0 || len(got.Payloads) != len(got.Seqs) {
+		t.Errorf("%s: %d audio payloads for %d packets", who, len(got.Payloads), len(got.Seqs))
+		return
+	}
+	mismatch := ""
+	for k := range sent {
+		if !bytes.Equal(sent[k], got.Payloads[0]) {
+			continue
+		}
+		mismatch = ""
+		for i, p := range got.Payloads {
+			want := (k + int(got.Seqs[i]-got.Seqs[0])) % len(sent)
+			if !bytes.Equal(p, sent[want]) {
+				mismatch = fmt.Sprintf("packet %d (sequence number %d) is not the publisher's packet %d", i, got.Seqs[i], want)
+				break
+			}
+		}
+		if mismatch == "" {
+			return
+		}
+	}
+	if mismatch == "" {
+		mismatch = "the first packet is none of the publisher's"
+	}
+	t.Errorf("%s: the Opus payloads that arrived are not the published ones: %s", who, mismatch)
 }
 
 // startSubscriber subscribes with tok to target through POST <whip>/subscribe/<target>.
