@@ -62,6 +62,22 @@ func TestForwardZeroAllocsQueued(t *testing.T) {
 	}
 }
 
+// BenchmarkForwardQueued is BenchmarkForward for subscribers on ICE-TCP: the copy into the
+// send queue, and its writer goroutine. The writer falls behind and video then waits for a
+// keyframe the stream never has, so it counts allocations, not time.
+func BenchmarkForwardQueued(b *testing.B) {
+	f := newForwarding(b, 10)
+	q := newSendQueue()
+	for _, d := range *f.up.subs.Load() {
+		d.queue.Store(q)
+	}
+	runQueue(b, q)
+	b.ReportAllocs()
+	for b.Loop() {
+		f.step()
+	}
+}
+
 // gateWriter is a TrackLocalWriter that blocks every write until gate closes, as a TCP write
 // to a client that stopped reading does, and records what was written.
 type gateWriter struct {
