@@ -19,11 +19,15 @@ import (
 
 // engine is the one webrtc.API every PeerConnection is made from, and the sockets all media
 // shares: one UDP port (an ICE UDP mux per local address) and ICE-TCP on the same port number.
+//
+// Publishers and subscribers get their PeerConnections from two APIs that differ only in their
+// interceptors (newInterceptors): the media engine, so every SDP, is the same for both.
 type engine struct {
-	api  *webrtc.API
-	udp  *ice.MultiUDPMuxDefault
-	tcp  ice.TCPMux
-	port int
+	pubAPI *webrtc.API // publishers' PeerConnections: they only receive media
+	subAPI *webrtc.API // subscribers' PeerConnections: they only send media
+	udp    *ice.MultiUDPMuxDefault
+	tcp    ice.TCPMux
+	port   int
 }
 
 // Codecs Footlight forwards (DESIGN.md "Codecs"). Payload types are only defaults: as the
@@ -48,7 +52,7 @@ func newEngine(cfg Config, log *slog.Logger, logs logging.LoggerFactory) (*engin
 		e.close()
 		return nil, err
 	}
-	reg, err := newInterceptors(me, logs)
+	pubReg, subReg, err := newInterceptors(me, logs)
 	if err != nil {
 		e.close()
 		return nil, err
@@ -58,7 +62,9 @@ func newEngine(cfg Config, log *slog.Logger, logs logging.LoggerFactory) (*engin
 		e.close()
 		return nil, err
 	}
-	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	// Each PeerConnection copies the media engine, so the two APIs can share it.
+	e.pubAPI = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(pubReg), webrtc.WithSettingEngine(se))
+	e.subAPI = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(subReg), webrtc.WithSettingEngine(se))
 	return e, nil
 }
 
@@ -103,30 +109,51 @@ func registerVideo(me *webrtc.MediaEngine, mime, fmtp string, pt webrtc.PayloadT
 	return nil
 }
 
-// newInterceptors adds NACK generation (toward publishers) and responses (toward subscribers,
-// feedback "nack" and "nack pli"), RTCP sender and receiver reports, transport-wide congestion
-// control feedback for publishers' bandwidth estimation, and the mid/rid header extensions
-// simulcast needs.
-func newInterceptors(me *webrtc.MediaEngine, logs logging.LoggerFactory) (*interceptor.Registry, error) {
-	reg := &interceptor.Registry{}
-	err := webrtc.ConfigureNackWithOptions(me, reg,
-		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs)},
-		nack.WithResponderLoggerFactory(logs))
-	if err == nil {
-		err = webrtc.ConfigureRTCPReportsWithOptions(reg,
-			[]report.ReceiverOption{report.WithReceiverLoggerFactory(logs)},
-			report.WithSenderLoggerFactory(logs))
+// newInterceptors configures the media engine for NACK (feedback "nack" and "nack pli"),
+// transport-wide congestion control feedback and the mid/rid header extensions simulcast
+// needs, and returns each side's interceptors:
+//
+//   - publishers (they only send to us): NACK generation, receiver reports, TWCC feedback
+//     for their bandwidth estimation;
+//   - subscribers (we only send to them): NACK responses (RTX) and sender reports.
+//
+// An interceptor the PeerConnection has no stream for is not free: the NACK generator and
+// both report interceptors run a goroutine with a ticker per PeerConnection from its
+// creation (the generator's every 100 ms), whether or not a stream ever binds. Given to every
+// subscriber, they woke the server 12 times a second per subscriber to do nothing.
+func newInterceptors(me *webrtc.MediaEngine, logs logging.LoggerFactory) (pub, sub *interceptor.Registry, err error) {
+	pub, sub = &interceptor.Registry{}, &interceptor.Registry{}
+	generator, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(logs))
+	if err != nil {
+		return nil, nil, fmt.Errorf("nack generator: %w", err)
 	}
-	if err == nil {
-		err = webrtc.ConfigureTWCCSenderWithOptions(me, reg, twcc.WithLoggerFactory(logs))
+	responder, err := nack.NewResponderInterceptor(nack.WithResponderLoggerFactory(logs))
+	if err != nil {
+		return nil, nil, fmt.Errorf("nack responder: %w", err)
 	}
+	receiver, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(logs))
+	if err != nil {
+		return nil, nil, fmt.Errorf("receiver reports: %w", err)
+	}
+	sender, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(logs))
+	if err != nil {
+		return nil, nil, fmt.Errorf("sender reports: %w", err)
+	}
+	// What webrtc.ConfigureNackWithOptions registers, with the two halves apart.
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	pub.Add(generator)
+	pub.Add(receiver)
+	sub.Add(responder)
+	sub.Add(sender)
+	err = webrtc.ConfigureTWCCSenderWithOptions(me, pub, twcc.WithLoggerFactory(logs))
 	if err == nil {
 		err = webrtc.ConfigureSimulcastExtensionHeaders(me)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("configure interceptors: %w", err)
+		return nil, nil, fmt.Errorf("configure interceptors: %w", err)
 	}
-	return reg, nil
+	return pub, sub, nil
 }
 
 // settings are the knobs every PeerConnection shares.

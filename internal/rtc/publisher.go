@@ -43,7 +43,7 @@ func (s *SFU) publish(ctx context.Context, x *session, userAgent string, offer s
 		return "", fmt.Errorf("start publish %s: %w", x.participantID, err)
 	}
 	x.pub.publishing.Store(true)
-	pc, err := x.newPC()
+	pc, err := x.newPC(x.sfu.eng.pubAPI)
 	if err != nil {
 		return "", err
 	}

@@ -106,9 +106,10 @@ func (x *session) join(ctx context.Context, userAgent string) (Member, error) {
 	return m, nil
 }
 
-// newPC makes the session's PeerConnection and watches its state.
-func (x *session) newPC() (*webrtc.PeerConnection, error) {
-	pc, err := x.sfu.eng.api.NewPeerConnection(webrtc.Configuration{})
+// newPC makes the session's PeerConnection from api (the engine's publisher or subscriber
+// one) and watches its state.
+func (x *session) newPC(api *webrtc.API) (*webrtc.PeerConnection, error) {
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
