@@ -8,8 +8,11 @@ import (
 )
 
 // muxInterval is how often the muxer drains the rings: it bounds the recording's delay, not
-// its timing (every packet carries its arrival time).
-const muxInterval = 20 * time.Millisecond
+// its timing (every packet carries its arrival time). Each tick wakes the process, so it is
+// kept well under keyframeLead but no shorter: at 20 ms the wake-ups cost about 1% of a core
+// with one recorded participant, 0.5% per participant with eight (docs/BENCHMARKS.md,
+// "Participant recording"). 100 ms is about 18 packets of a 1.5 Mbps track; a ring holds 1024.
+const muxInterval = 100 * time.Millisecond
 
 // keyframeLead is how early the muxer asks for the keyframe that will close a segment or make
 // a thumbnail, so it arrives about when it is due.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/jpeg"
 	"os/exec"
+	"syscall"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
@@ -17,6 +18,12 @@ type thumbJob struct {
 	codec Codec
 	frame []byte // H.264 as Annex B with its parameter sets; a VP8 frame
 }
+
+// thumbnailNice is ffmpeg's nice value (19 the lowest priority). One run is about 0.1 s of
+// CPU, mostly its start; at the server's priority, two dozen recordings' runs delayed the
+// media plane's UDP reads until the socket overflowed (docs/BENCHMARKS.md, "Participant
+// recording"). A thumbnail can wait; a packet cannot.
+const thumbnailNice = 10
 
 // thumbnailTimeout bounds one ffmpeg run: a keyframe decodes in milliseconds.
 const thumbnailTimeout = 20 * time.Second
@@ -34,7 +41,13 @@ func jpegOf(ctx context.Context, ffmpeg string, j thumbJob) ([]byte, error) {
 	cmd.Stdin = bytes.NewReader(j.frame)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
+	err := cmd.Start()
+	if err == nil {
+		// Best effort. The pid cannot be reused before Wait reaps it.
+		_ = syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, thumbnailNice)
+		err = cmd.Wait()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("ffmpeg thumbnail: %w: %s", err, bytes.TrimSpace(errOut.Bytes()))
 	}
 	if out.Len() == 0 {

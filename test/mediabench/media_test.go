@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,21 +53,36 @@ func startBench(tb testing.TB) *bench {
 	tb.Helper()
 	p := servertest.StartBinary(tb, tb.TempDir())
 	b := &bench{tb: tb, proc: p, api: p.Client()}
+	st := b.createStage(map[string]any{"name": "mediabench"})
+	b.arn, b.stageID = st.arn, st.id
+	return b
+}
+
+// benchStage is a stage of the run.
+type benchStage struct{ arn, id string }
+
+// createStage creates a stage with the CreateStage input in.
+func (b *bench) createStage(in map[string]any) benchStage {
+	b.tb.Helper()
 	var out struct {
 		Stage struct {
 			Arn string `json:"arn"`
 		} `json:"stage"`
 	}
-	if err := b.api.Call(context.Background(), "CreateStage", map[string]any{"name": "mediabench"}, &out); err != nil {
-		tb.Fatalf("CreateStage: %v", err)
+	if err := b.api.Call(context.Background(), "CreateStage", in, &out); err != nil {
+		b.tb.Fatalf("CreateStage: %v", err)
 	}
-	b.arn = out.Stage.Arn
-	b.stageID = b.arn[strings.LastIndex(b.arn, "/")+1:]
-	return b
+	return benchStage{arn: out.Stage.Arn, id: out.Stage.Arn[strings.LastIndex(out.Stage.Arn, "/")+1:]}
 }
 
-// token creates a participant token through the API.
+// token creates a participant token on the run's first stage through the API.
 func (b *bench) token(user string, caps ...string) (participantID, tok string) {
+	b.tb.Helper()
+	return b.tokenOn(benchStage{arn: b.arn, id: b.stageID}, user, caps...)
+}
+
+// tokenOn creates a participant token on st through the API.
+func (b *bench) tokenOn(st benchStage, user string, caps ...string) (participantID, tok string) {
 	b.tb.Helper()
 	var out struct {
 		ParticipantToken struct {
@@ -74,23 +90,31 @@ func (b *bench) token(user string, caps ...string) (participantID, tok string) {
 			Token         string `json:"token"`
 		} `json:"participantToken"`
 	}
-	in := map[string]any{"stageArn": b.arn, "userId": user, "capabilities": caps}
+	in := map[string]any{"stageArn": st.arn, "userId": user, "capabilities": caps}
 	if err := b.api.Call(context.Background(), "CreateParticipantToken", in, &out); err != nil {
 		b.tb.Fatalf("CreateParticipantToken: %v", err)
 	}
 	return out.ParticipantToken.ParticipantID, out.ParticipantToken.Token
 }
 
-// post sends an SDP offer and applies the answer.
-func (b *bench) post(pc *webrtc.PeerConnection, path, tok, offer string) error {
-	resp, err := whiptest.Request(http.MethodPost, b.proc.URL+path, tok, "application/sdp", offer)
+// post sends an SDP offer and applies the answer; it returns the session's URL (Location).
+func (b *bench) post(pc *webrtc.PeerConnection, path, tok, offer string) (string, error) {
+	u := b.proc.URL + path
+	resp, err := whiptest.Request(http.MethodPost, u, tok, "application/sdp", offer)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if resp.Status != http.StatusCreated {
-		return fmt.Errorf("POST %s: %d %s", path, resp.Status, resp.Body)
+		return "", fmt.Errorf("POST %s: %d %s", path, resp.Status, resp.Body)
 	}
-	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: resp.Body})
+	if loc := resp.Header.Get("Location"); loc != "" {
+		if l, err := url.Parse(u); err == nil {
+			if r, err := l.Parse(loc); err == nil {
+				u = r.String()
+			}
+		}
+	}
+	return u, pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: resp.Body})
 }
 
 // publisher sends the clip in real time: video at 30 fps (each frame's packets back to back),
@@ -99,11 +123,14 @@ func (b *bench) post(pc *webrtc.PeerConnection, path, tok, offer string) error {
 type publisher struct {
 	pc          *webrtc.PeerConnection
 	participant string
+	token       string // the participant token
+	session     string // the WHIP session's URL (Location), for DELETE
 	clip        clip
 	sentVideo   atomic.Uint64 // RTP packets written
 	sentAudio   atomic.Uint64
 	videoBytes  atomic.Uint64 // RTP payload bytes of video
 	plis        atomic.Uint64
+	nacked      atomic.Uint64 // packets the server asked for again (NACK)
 	restart     atomic.Bool
 	paused      atomic.Bool // send nothing (measure drains the pipeline)
 	stop        chan struct{}
@@ -112,12 +139,18 @@ type publisher struct {
 
 func (b *bench) startPublisher(c clip) *publisher {
 	b.tb.Helper()
-	id, tok := b.token("publisher", "PUBLISH", "SUBSCRIBE")
+	return b.publishOn(benchStage{arn: b.arn, id: b.stageID}, "publisher", c)
+}
+
+// publishOn starts a publisher of c on st as user.
+func (b *bench) publishOn(st benchStage, user string, c clip) *publisher {
+	b.tb.Helper()
+	id, tok := b.tokenOn(st, user, "PUBLISH", "SUBSCRIBE")
 	pc, err := whiptest.NewPeerConnection(whiptest.PeerOptions{})
 	if err != nil {
 		b.tb.Fatal(err)
 	}
-	p := &publisher{pc: pc, participant: id, clip: c, stop: make(chan struct{})}
+	p := &publisher{pc: pc, participant: id, token: tok, clip: c, stop: make(chan struct{})}
 	b.tb.Cleanup(p.close)
 	video, err := webrtc.NewTrackLocalStaticRTP(whiptest.H264Baseline, "video", id)
 	if err != nil {
@@ -139,7 +172,7 @@ func (b *bench) startPublisher(c clip) *publisher {
 	if err != nil {
 		b.tb.Fatal(err)
 	}
-	if err := b.post(pc, "/whip/"+b.stageID, tok, offer); err != nil {
+	if p.session, err = b.post(pc, "/whip/"+st.id, tok, offer); err != nil {
 		b.tb.Fatalf("publish: %v", err)
 	}
 	p.wg.Go(func() { p.readRTCP(vs) })
@@ -170,6 +203,10 @@ func (p *publisher) readRTCP(sender *webrtc.RTPSender) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				p.plis.Add(1)
 				p.restart.Store(true)
+			case *rtcp.TransportLayerNack:
+				for _, pair := range pkt.(*rtcp.TransportLayerNack).Nacks {
+					p.nacked.Add(uint64(len(pair.PacketList())))
+				}
 			}
 		}
 	}
@@ -293,7 +330,7 @@ func (b *bench) subscribe(pub *publisher, n int) (*subscriber, error) {
 		return nil, err
 	}
 	s.started = time.Now()
-	if err := b.post(pc, "/whip/"+b.stageID+"/subscribe/"+pub.participant, tok, offer); err != nil {
+	if _, err := b.post(pc, "/whip/"+b.stageID+"/subscribe/"+pub.participant, tok, offer); err != nil {
 		pc.Close()
 		return nil, err
 	}
