@@ -125,11 +125,27 @@ type participant struct {
 
 func getParticipant(t *testing.T, c *servertest.Client, stageArn, session, id string) participant {
 	t.Helper()
-	var out struct{ Participant participant }
-	if err := c.Call(context.Background(), "GetParticipant", map[string]string{"stageArn": stageArn, "sessionId": session, "participantId": id}, &out); err != nil {
+	p, err := tryParticipant(c, stageArn, session, id)
+	if err != nil {
 		t.Fatalf("GetParticipant: %v", err)
 	}
-	return out.Participant
+	return p
+}
+
+// tryParticipant is GetParticipant for polls: the record appears a moment after the session.
+func tryParticipant(c *servertest.Client, stageArn, session, id string) (participant, error) {
+	var out struct{ Participant participant }
+	err := c.Call(context.Background(), "GetParticipant", map[string]string{"stageArn": stageArn, "sessionId": session, "participantId": id}, &out)
+	return out.Participant, err
+}
+
+// recordingState is the participant's recordingState, "" while it cannot be read.
+func recordingState(c *servertest.Client, stageArn, session, id string) string {
+	p, err := tryParticipant(c, stageArn, session, id)
+	if err != nil {
+		return ""
+	}
+	return p.RecordingState
 }
 
 func activeSession(t *testing.T, c *servertest.Client, stageArn string) string {

@@ -32,7 +32,7 @@ func TestKillMidRecording(t *testing.T) {
 	pub := publish(t, st, tok)
 	session := activeSession(t, c, st.Arn)
 	poll(t, 10*time.Second, "the recording to be ACTIVE", func() bool {
-		return getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingState == "ACTIVE"
+		return recordingState(c, st.Arn, session, tok.ParticipantID) == "ACTIVE"
 	})
 	prefix := getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingS3Prefix
 
@@ -51,7 +51,7 @@ func TestKillMidRecording(t *testing.T) {
 	p = servertest.StartBinary(t, dir, flags...)
 	c = p.Client()
 	poll(t, 30*time.Second, "the interrupted recording to be stored", func() bool {
-		return getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingState == "FAILED"
+		return recordingState(c, st.Arn, session, tok.ParticipantID) == "FAILED"
 	})
 	o := downloadS3(t, gw, bucket, prefix)
 	n, probe := checkHLS(t, o, "events/recording-failed.json")

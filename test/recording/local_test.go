@@ -46,7 +46,7 @@ func TestRecordLocalAndPlay(t *testing.T) {
 	time.Sleep(mediaSeconds * time.Second) // the publish's length
 	unpublish(t, st, p)
 	poll(t, 30*time.Second, "the recording to reach STOPPED", func() bool {
-		return getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingState == "STOPPED"
+		return recordingState(c, st.Arn, session, tok.ParticipantID) == "STOPPED"
 	})
 	part := getParticipant(t, c, st.Arn, session, tok.ParticipantID)
 	for state, want := range map[string]int{"STOPPED": 1, "ACTIVE": 0} {
@@ -133,18 +133,18 @@ func TestReconnectWindow(t *testing.T) {
 	time.Sleep(4 * time.Second) // the first piece's length
 	unpublish(t, st, p)
 	poll(t, 5*time.Second, "the recording to wait for a reconnect", func() bool {
-		return getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingState == "STOPPING"
+		return recordingState(c, st.Arn, session, tok.ParticipantID) == "STOPPING"
 	})
 	first := getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingS3Prefix
 
 	p = publish(t, st, tok) // back within the window
 	poll(t, 5*time.Second, "the recording to continue", func() bool {
-		return getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingState == "ACTIVE"
+		return recordingState(c, st.Arn, session, tok.ParticipantID) == "ACTIVE"
 	})
 	time.Sleep(4 * time.Second) // the second piece's length
 	unpublish(t, st, p)
 	poll(t, 20*time.Second, "the recording to end after the window", func() bool {
-		return getParticipant(t, c, st.Arn, session, tok.ParticipantID).RecordingState == "STOPPED"
+		return recordingState(c, st.Arn, session, tok.ParticipantID) == "STOPPED"
 	})
 	part := getParticipant(t, c, st.Arn, session, tok.ParticipantID)
 	if part.RecordingS3Prefix != first {
@@ -167,8 +167,8 @@ func TestReconnectWindow(t *testing.T) {
 	p = publish(t, st, tok)
 	sessionNow := activeSession(t, c, st.Arn)
 	poll(t, 5*time.Second, "a new recording", func() bool {
-		q := getParticipant(t, c, st.Arn, sessionNow, tok.ParticipantID)
-		return q.RecordingState == "ACTIVE" && q.RecordingS3Prefix != first
+		q, err := tryParticipant(c, st.Arn, sessionNow, tok.ParticipantID)
+		return err == nil && q.RecordingState == "ACTIVE" && q.RecordingS3Prefix != first
 	})
 	unpublish(t, st, p)
 }
@@ -189,7 +189,7 @@ func TestMediaTypes(t *testing.T) {
 	unpublish(t, noneSt, pn)
 	stopped := func(st stageOut, session, id string) participant {
 		poll(t, 30*time.Second, "the recording to reach STOPPED", func() bool {
-			return getParticipant(t, c, st.Arn, session, id).RecordingState == "STOPPED"
+			return recordingState(c, st.Arn, session, id) == "STOPPED"
 		})
 		return getParticipant(t, c, st.Arn, session, id)
 	}
