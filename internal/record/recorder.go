@@ -160,6 +160,7 @@ func (r *Recorder) start(p Publish, cfg store.Recording, bucket string) (*record
 	if err := rec.sp.put(keyStarted, metadataJSON(st, false)); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
+	r.startUploader(rec)
 	if st.Sequential || st.Latest {
 		rec.thumbs, rec.thumbsDone = make(chan thumbJob, 2), make(chan struct{})
 		r.workers.Go(func() { rec.runThumbnails(r.ctx) }) // ends when finalize closes thumbs
@@ -172,13 +173,17 @@ func (r *Recorder) start(p Publish, cfg store.Recording, bucket string) (*record
 	return rec, nil
 }
 
-// newRecording registers a recording and starts its uploader (stopped by Close).
+// newRecording makes a recording of st, spooled in sp; startUploader sets it going.
 func (r *Recorder) newRecording(sp spool, st *state, storageArn string, cfg store.Recording) *recording {
-	rec := &recording{
+	return &recording{
 		r: r, key: st.StageArn + "/" + st.ParticipantID, storageArn: storageArn, cfg: cfg, sp: sp, st: st,
 		log:  r.log.With("stage_arn", st.StageArn, "participant_id", st.ParticipantID),
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
+}
+
+// startUploader registers rec and starts its uploader (stopped by Close).
+func (r *Recorder) startUploader(rec *recording) {
 	r.mu.Lock()
 	r.all[rec] = struct{}{}
 	r.mu.Unlock()
@@ -188,7 +193,6 @@ func (r *Recorder) newRecording(sp spool, st *state, storageArn string, cfg stor
 		delete(r.all, rec)
 		r.mu.Unlock()
 	})
-	return rec
 }
 
 // startPiece starts the muxer of one publish.
@@ -350,23 +354,14 @@ func (r *Recorder) recoverOne(sp spool, st *state) error {
 	if err := sp.saveState(st); err != nil {
 		return err
 	}
-	rec := &recording{r: r, key: st.StageArn + "/" + st.ParticipantID, sp: sp, st: st, finalized: true,
-		log:  r.log.With("stage_arn", st.StageArn, "participant_id", st.ParticipantID),
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	rec := r.newRecording(sp, st, "", store.Recording{})
+	rec.finalized = true
 	if err := rec.spoolEnd(); err != nil {
 		return err
 	}
 	r.setState(st, stage.RecordingStopping)
 	r.log.Info("recording recovered", "prefix", st.Prefix, "interrupted", interrupted, "segments", len(st.Segments))
-	r.mu.Lock()
-	r.all[rec] = struct{}{}
-	r.mu.Unlock()
-	r.workers.Go(func() {
-		rec.runUploader(r.ctx)
-		r.mu.Lock()
-		delete(r.all, rec)
-		r.mu.Unlock()
-	})
+	r.startUploader(rec)
 	return nil
 }
 
