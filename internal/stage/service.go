@@ -40,9 +40,10 @@ type Config struct {
 
 // Service runs the stage domain. It is safe for concurrent use.
 type Service struct {
-	cfg     Config
-	live    live
-	journal *journal
+	cfg       Config
+	endpoints Endpoints // cfg.Endpoints.Build(""), built once: every stage shares all but WHIP's end
+	live      live
+	journal   *journal
 }
 
 // New returns a Service; Run must be running for live state to be persisted.
@@ -59,7 +60,7 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, live: live{stages: map[string]*liveStage{}, revoked: map[string]bool{}}}
+	s := &Service{cfg: cfg, endpoints: cfg.Endpoints.Build(""), live: live{stages: map[string]*liveStage{}, revoked: map[string]bool{}}}
 	s.journal = newJournal(cfg.Store.ApplyLive, cfg.Logger.With("component", "stage"))
 	return s
 }
@@ -220,7 +221,9 @@ func (s *Service) ListStages(ctx context.Context, p store.Page) ([]store.Stage, 
 // Endpoints returns the endpoints of a stage.
 func (s *Service) Endpoints(stageArn string) Endpoints {
 	a, _ := arn.Parse(stageArn)
-	return s.cfg.Endpoints.Build(a.ID)
+	e := s.endpoints // Build(id) differs from Build("") only by id at the end of WHIP
+	e.WHIP += a.ID
+	return e
 }
 
 func nonNil(m map[string]string) map[string]string {

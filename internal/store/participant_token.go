@@ -21,11 +21,12 @@ func (s *SQLite) CreateStageWithTokens(ctx context.Context, st *Stage, tokens []
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO resources(arn, type, body) VALUES (?, 'stage', ?)`, st.Arn, body); err != nil {
+		if err := s.exec(ctx, tx, insertStage, st.Arn, body); err != nil {
 			return err
 		}
+		s.mirror.put(st.Arn, "stage", string(body))
 		for i := range tokens {
-			if err := insertToken(ctx, tx, &tokens[i]); err != nil {
+			if err := s.insertToken(ctx, tx, &tokens[i]); err != nil {
 				return err
 			}
 		}
@@ -48,7 +49,7 @@ func (s *SQLite) CreateParticipantToken(ctx context.Context, t *ParticipantToken
 		if err != nil {
 			return err
 		}
-		return insertToken(ctx, tx, t)
+		return s.insertToken(ctx, tx, t)
 	})
 	if err != nil {
 		return fmt.Errorf("create participant token for %s: %w", t.StageArn, err)
@@ -56,14 +57,17 @@ func (s *SQLite) CreateParticipantToken(ctx context.Context, t *ParticipantToken
 	return nil
 }
 
-func insertToken(ctx context.Context, tx *sql.Tx, t *ParticipantToken) error {
+const (
+	insertStage    = `INSERT INTO resources(arn, type, body) VALUES (?, 'stage', ?)`
+	insertTokenSQL = `INSERT INTO participant_tokens(participant_id, stage_arn, body) VALUES (?, ?, ?)`
+)
+
+func (s *SQLite) insertToken(ctx context.Context, tx *sql.Tx, t *ParticipantToken) error {
 	body, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO participant_tokens(participant_id, stage_arn, body) VALUES (?, ?, ?)`,
-		t.ParticipantID, t.StageArn, body)
-	return err
+	return s.exec(ctx, tx, insertTokenSQL, t.ParticipantID, t.StageArn, body)
 }
 
 // ParticipantToken returns the record of an issued token by participant id.

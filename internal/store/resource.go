@@ -43,25 +43,28 @@ func (r Repo[T]) Create(ctx context.Context, arn string, v *T, guards ...Guard) 
 				return fmt.Errorf("create %s %s: %w", r.typ, arn, err)
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO resources(arn, type, body) VALUES (?, ?, ?)`, arn, r.typ, body)
-		if err != nil {
+		if err := r.s.exec(ctx, tx, insertResource, arn, r.typ, body); err != nil {
 			return fmt.Errorf("create %s %s: %w", r.typ, arn, err)
 		}
+		r.s.mirror.put(arn, r.typ, string(body))
 		return nil
 	})
 }
 
-// Get returns the resource with that ARN, or ErrNotFound.
-func (r Repo[T]) Get(ctx context.Context, arn string) (*T, error) {
-	var body string
-	err := r.s.queryRow(ctx, `SELECT body FROM resources WHERE arn = ? AND type = ?`, arn, r.typ).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
+const insertResource = `INSERT INTO resources(arn, type, body) VALUES (?, ?, ?)`
+
+// Get returns the resource with that ARN, or ErrNotFound. It reads the in-memory mirror of
+// the table, which holds every acknowledged write.
+func (r Repo[T]) Get(_ context.Context, arn string) (*T, error) {
+	body, ok := r.s.mirror.get(arn, r.typ)
+	if !ok {
 		return nil, &NotFoundError{Type: r.typ, ID: arn}
 	}
+	v, err := decode[T](body)
 	if err != nil {
 		return nil, fmt.Errorf("get %s %s: %w", r.typ, arn, err)
 	}
-	return decode[T](body)
+	return v, nil
 }
 
 // Update applies fn to the stored resource and saves the result, atomically.
@@ -86,8 +89,11 @@ func (r Repo[T]) Update(ctx context.Context, arn string, fn func(*T) error) (*T,
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE resources SET body = ? WHERE arn = ?`, b, arn)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE resources SET body = ? WHERE arn = ?`, b, arn); err != nil {
+			return err
+		}
+		r.s.mirror.put(arn, r.typ, string(b))
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update %s %s: %w", r.typ, arn, err)
@@ -111,8 +117,11 @@ func (r Repo[T]) Delete(ctx context.Context, arn string, guards ...Guard) error 
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM resources WHERE seq = ?`, seq)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM resources WHERE seq = ?`, seq); err != nil {
+			return err
+		}
+		r.s.mirror.del(arn)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", r.typ, arn, err)

@@ -26,7 +26,9 @@ type SQLite struct {
 	closed     chan struct{} // closed by Close: stops the writer
 	writerDone chan struct{}
 	closeOnce  sync.Once
-	stmts      sync.Map // read query → *sql.Stmt prepared on r
+	stmts      sync.Map             // read query → *sql.Stmt prepared on r
+	wstmts     map[string]*sql.Stmt // hotWrites prepared on w; read-only once open
+	mirror     mirror               // the resources table in memory, for Get
 }
 
 // OpenSQLite opens (creating if needed) the database in dir and migrates its schema.
@@ -55,6 +57,14 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.mirror.load(ctx, r); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.prepareWrites(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -65,6 +75,9 @@ func (s *SQLite) Close() error {
 		close(s.closed)
 		<-s.writerDone
 		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+		for _, st := range s.wstmts {
+			st.Close()
+		}
 		err = errors.Join(s.w.Close(), s.r.Close())
 	})
 	return err
@@ -84,6 +97,37 @@ func (s *SQLite) queryRow(ctx context.Context, query string, args ...any) *sql.R
 		st = prev.(*sql.Stmt)
 	}
 	return st.QueryRowContext(ctx, args...)
+}
+
+// hotWrites are the write statements prepared once on the write connection (at open: a
+// statement cannot be prepared on it while a transaction holds it), because parsing the SQL
+// again costs as much as running it.
+var hotWrites = []string{
+	`SAVEPOINT w`, `RELEASE w`, `ROLLBACK TO w`,
+	insertStage, insertResource, insertTokenSQL,
+}
+
+func (s *SQLite) prepareWrites(ctx context.Context) error {
+	s.wstmts = map[string]*sql.Stmt{}
+	for _, q := range hotWrites {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		s.wstmts[q] = st
+	}
+	return nil
+}
+
+// exec runs a write statement inside tx, prepared if it is one of hotWrites.
+func (s *SQLite) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	var err error
+	if st, ok := s.wstmts[query]; ok {
+		_, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		_, err = tx.ExecContext(ctx, query, args...)
+	}
+	return err
 }
 
 // migrations are applied in order, each once; append only.
@@ -213,9 +257,12 @@ func (s *SQLite) commitBatch(batch []writeReq) {
 			errs[i] = r.ctx.Err() // nobody waits for it any more: don't write it
 			continue
 		}
-		errs[i] = savepoint(tx, func() error { return r.fn(context.WithoutCancel(r.ctx), tx) })
+		errs[i] = s.savepoint(tx, func() error { return r.fn(context.WithoutCancel(r.ctx), tx) })
+		s.mirror.settle(errs[i] == nil)
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	s.mirror.commit(err == nil)
+	if err != nil {
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = fmt.Errorf("commit: %w", err)
@@ -228,17 +275,17 @@ func (s *SQLite) commitBatch(batch []writeReq) {
 }
 
 // savepoint runs fn so that its changes are undone alone if it fails.
-func savepoint(tx *sql.Tx, fn func() error) error {
-	if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+func (s *SQLite) savepoint(tx *sql.Tx, fn func() error) error {
+	ctx := context.Background()
+	if err := s.exec(ctx, tx, `SAVEPOINT w`); err != nil {
 		return err
 	}
 	if err := fn(); err != nil {
-		if _, rerr := tx.Exec(`ROLLBACK TO w`); rerr != nil {
+		if rerr := s.exec(ctx, tx, `ROLLBACK TO w`); rerr != nil {
 			return errors.Join(err, rerr)
 		}
-		tx.Exec(`RELEASE w`)
+		s.exec(ctx, tx, `RELEASE w`)
 		return err
 	}
-	_, err := tx.Exec(`RELEASE w`)
-	return err
+	return s.exec(ctx, tx, `RELEASE w`)
 }

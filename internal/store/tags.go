@@ -61,8 +61,14 @@ func (s *SQLite) retag(ctx context.Context, arn string, change func(Tags)) error
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE resources SET body = json_set(body, '$.tags', json(?)) WHERE arn = ?`, string(b), arn)
-		return err
+		var typ, body string
+		err = tx.QueryRowContext(ctx, `UPDATE resources SET body = json_set(body, '$.tags', json(?)) WHERE arn = ? RETURNING type, body`,
+			string(b), arn).Scan(&typ, &body)
+		if err != nil {
+			return err
+		}
+		s.mirror.put(arn, typ, body)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("tag %s: %w", arn, err)
