@@ -210,8 +210,15 @@ func listenMedia(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine,
 	return nil, fmt.Errorf("no free media port: %w", errors.Join(errs...))
 }
 
+// socketBuffer is the media UDP socket's receive and send buffer size asked of the kernel.
+const socketBuffer = 4 << 20
+
 func listenPort(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine, error) {
 	udp, err := ice.NewMultiUDPMuxFromPort(port,
+		// Every participant's media arrives on this one socket: the kernel's default 208 KiB
+		// overflowed (and dropped packets) at 30 publishers. Linux caps it at net.core.rmem_max.
+		ice.UDPMuxFromPortWithReadBufferSize(socketBuffer),
+		ice.UDPMuxFromPortWithWriteBufferSize(socketBuffer),
 		ice.UDPMuxFromPortWithLoopback(),
 		ice.UDPMuxFromPortWithIPFilter(usableIP),
 		ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux")))
