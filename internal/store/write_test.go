@@ -18,6 +18,25 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	const n = 200
 	var wg sync.WaitGroup
 	errs := make([]error, n)
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 4 { // Gets racing the writes, for the race detector
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for i := 0; ; i = (i + 1) % n {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.Stages().Get(ctx, stageArn(i)); err != nil && !errors.Is(err, ErrNotFound) {
+					t.Errorf("Get during writes: %v", err)
+					return
+				}
+			}
+		}()
+	}
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
@@ -37,6 +56,8 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
+	close(stop)
+	readers.Wait()
 	for _, when := range []string{"before a reopen", "after a reopen"} {
 		if when == "after a reopen" {
 			s.Close()
