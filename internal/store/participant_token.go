@@ -21,10 +21,11 @@ func (s *SQLite) CreateStageWithTokens(ctx context.Context, st *Stage, tokens []
 				return err
 			}
 		}
-		if err := s.exec(ctx, tx, insertStage, st.Arn, body); err != nil {
+		typ := s.Stages().typ
+		if err := s.exec(ctx, tx, insertResource, st.Arn, typ, body); err != nil {
 			return err
 		}
-		s.mirror.put(st.Arn, "stage", string(body))
+		s.mirror.put(st.Arn, typ, string(body))
 		for i := range tokens {
 			if err := s.insertToken(ctx, tx, &tokens[i]); err != nil {
 				return err
@@ -57,10 +58,7 @@ func (s *SQLite) CreateParticipantToken(ctx context.Context, t *ParticipantToken
 	return nil
 }
 
-const (
-	insertStage    = `INSERT INTO resources(arn, type, body) VALUES (?, 'stage', ?)`
-	insertTokenSQL = `INSERT INTO participant_tokens(participant_id, stage_arn, body) VALUES (?, ?, ?)`
-)
+const insertTokenSQL = `INSERT INTO participant_tokens(participant_id, stage_arn, body) VALUES (?, ?, ?)`
 
 func (s *SQLite) insertToken(ctx context.Context, tx *sql.Tx, t *ParticipantToken) error {
 	body, err := json.Marshal(t)

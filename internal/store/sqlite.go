@@ -109,7 +109,7 @@ func (s *SQLite) queryRow(ctx context.Context, query string, args ...any) *sql.R
 // again costs as much as running it.
 var hotWrites = []string{
 	`SAVEPOINT w`, `RELEASE w`, `ROLLBACK TO w`,
-	insertStage, insertResource, insertTokenSQL,
+	insertResource, insertTokenSQL,
 }
 
 func (s *SQLite) prepareWrites(ctx context.Context) error {
