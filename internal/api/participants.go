@@ -55,6 +55,7 @@ type listParticipantsOutput struct {
 // listParticipants applies at most one filter; the validator refused requests with several.
 func (a *API) listParticipants(ctx context.Context, in *listParticipantsInput) (*listParticipantsOutput, error) {
 	f := store.ParticipantFilter{UserID: in.FilterByUserID, Published: in.FilterByPublished, State: in.FilterByState, RecordingState: in.FilterByRecordingState}
+	a.settleLive()
 	list, next, err := a.cfg.Sessions.ListParticipants(ctx, in.StageArn, in.SessionID, f, in.page(50))
 	if err != nil {
 		return nil, err
@@ -77,6 +78,7 @@ type getParticipantOutput struct {
 }
 
 func (a *API) getParticipant(ctx context.Context, in *participantInput) (*getParticipantOutput, error) {
+	a.settleLive()
 	p, err := a.cfg.Sessions.Participant(ctx, in.StageArn, in.SessionID, in.ParticipantID)
 	if err != nil {
 		return nil, err
@@ -110,6 +112,7 @@ type listParticipantEventsOutput struct {
 
 // listParticipantEvents lists one participant's events of a session, oldest first.
 func (a *API) listParticipantEvents(ctx context.Context, in *listParticipantEventsInput) (*listParticipantEventsOutput, error) {
+	a.settleLive()
 	list, next, err := a.cfg.Sessions.ListParticipantEvents(ctx, in.StageArn, in.SessionID, in.ParticipantID, in.page(50))
 	if err != nil {
 		return nil, err

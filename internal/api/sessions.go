@@ -42,6 +42,7 @@ type listStageSessionsOutput struct {
 
 // listStageSessions lists a stage's sessions, newest first, ended ones with their end times.
 func (a *API) listStageSessions(ctx context.Context, in *listStageSessionsInput) (*listStageSessionsOutput, error) {
+	a.settleLive()
 	list, next, err := a.cfg.Sessions.ListStageSessions(ctx, in.StageArn, in.page(50))
 	if err != nil {
 		return nil, err
@@ -63,9 +64,19 @@ type getStageSessionOutput struct {
 }
 
 func (a *API) getStageSession(ctx context.Context, in *sessionInput) (*getStageSessionOutput, error) {
+	a.settleLive()
 	s, err := a.cfg.Sessions.StageSession(ctx, in.StageArn, in.SessionID)
 	if err != nil {
 		return nil, err
 	}
 	return &getStageSessionOutput{stageSessionOf(s)}, nil
+}
+
+// settleLive waits until the live state's writes so far are in the store: the stage domain
+// persists them behind the media plane (stage.Service's journal), and a reader that saw a
+// session end in GetStage must find its endTime here.
+func (a *API) settleLive() {
+	if a.cfg.Stages != nil {
+		a.cfg.Stages.Flush()
+	}
 }
