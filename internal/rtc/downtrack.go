@@ -36,7 +36,12 @@ type downTrack struct {
 	busy   atomic.Bool  // a layer goroutine is writing; see above
 	// queue, once set (the subscriber is on ICE-TCP), takes the packets instead of writer; the
 	// subscriber's writer goroutine writes them (sendqueue.go).
-	queue  atomic.Pointer[sendQueue]
+	queue atomic.Pointer[sendQueue]
+	// fast, once set (the subscriber is connected over UDP), writes the packets instead of
+	// writer (fastpath.go).
+	fast   atomic.Pointer[fastPath]
+	rtx    *rtxStream // set by Bind for video with RTX; its history is busy's holder's
+	sr     srClock
 	resync atomic.Bool // the queue's writer lost a packet: video restarts at a keyframe
 
 	// Owned by the queue's writer goroutine: the header of queued packets.
@@ -53,7 +58,7 @@ type downTrack struct {
 	// Counts, logged when the subscription ends. contended: packets a layer goroutine
 	// dropped because another held busy; overflowed: packets dropped because the send queue
 	// was full.
-	sent, dropped, failed, contended, switches, overflowed atomic.Uint64
+	sent, dropped, failed, contended, switches, overflowed, retransmitted atomic.Uint64
 }
 
 func newDownTrack(up *upTrack) *downTrack {
@@ -82,6 +87,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	d.writer = ctx.WriteStream()
 	d.hdr = rtp.Header{Version: 2, PayloadType: uint8(codec.PayloadType), SSRC: d.ssrc}
 	d.qhdr = d.hdr
+	d.rtx = newRTXStream(ctx, codec, d.up.kind)
 	for _, l := range d.layers {
 		l.addSub(d) // publishes the fields above to the forwarding goroutines
 	}
@@ -159,6 +165,7 @@ func (d *downTrack) writeRTP(p *rtp.Packet, layer int32, key bool, now int64) {
 		return
 	}
 	d.write(p, layer, key, now)
+	d.resend()
 	d.busy.Store(false)
 }
 
@@ -195,10 +202,22 @@ func (d *downTrack) write(p *rtp.Packet, layer int32, key bool, now int64) {
 		d.enqueue(q, p.Payload, key, d.layers[cur], now)
 		return
 	}
-	n, err := d.writer.WriteRTP(&d.hdr, p.Payload)
+	n, err := d.send(&d.hdr, p.Payload)
 	if d.counted(n, err) {
 		d.waitKey, d.rebase = false, false
+		d.sr.sent(d.hdr.Timestamp, len(p.Payload), now)
+		if d.rtx != nil {
+			d.rtx.hist.put(&d.hdr, p.Payload)
+		}
 	}
+}
+
+// send writes one packet over the fast path once it is set, else through pion.
+func (d *downTrack) send(h *rtp.Header, payload []byte) (int, error) {
+	if f := d.fast.Load(); f != nil {
+		return f.write(h, payload)
+	}
+	return d.writer.WriteRTP(h, payload)
 }
 
 // counted counts the result of a write to pion; true if the packet went out.
@@ -241,7 +260,9 @@ func (d *downTrack) enqueue(q *sendQueue, payload []byte, key bool, layer *upTra
 func (d *downTrack) writeQueued(p *queuedPacket) {
 	d.qhdr.SequenceNumber, d.qhdr.Timestamp, d.qhdr.Marker = p.seq, p.ts, p.marker
 	n, err := d.writer.WriteRTP(&d.qhdr, p.payload[:p.n])
-	if !d.counted(n, err) && n == 0 && err == nil {
+	if d.counted(n, err) {
+		d.sr.sent(p.ts, p.n, d.up.now())
+	} else if n == 0 && err == nil {
 		d.resync.Store(true)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 
 	"github.com/pion/dtls/v3"
@@ -26,6 +27,7 @@ type engine struct {
 	pubAPI *webrtc.API // publishers' PeerConnections: they only receive media
 	subAPI *webrtc.API // subscribers' PeerConnections: they only send media
 	udp    *ice.MultiUDPMuxDefault
+	conns  map[netip.Addr]*net.UDPConn // the mux's sockets by local address, for the fast path
 	tcp    ice.TCPMux
 	port   int
 }
@@ -115,7 +117,9 @@ func registerVideo(me *webrtc.MediaEngine, mime, fmtp string, pt webrtc.PayloadT
 //
 //   - publishers (they only send to us): NACK generation, receiver reports, TWCC feedback
 //     for their bandwidth estimation;
-//   - subscribers (we only send to them): NACK responses (RTX) and sender reports.
+//   - subscribers (we only send to them): none. Their downtracks answer NACKs (rtx.go) and
+//     send sender reports (senderreport.go) themselves, because the fast path (fastpath.go)
+//     does not go through pion's interceptor chain.
 //
 // An interceptor the PeerConnection has no stream for is not free: the NACK generator and
 // both report interceptors run a goroutine with a ticker per PeerConnection from its
@@ -127,25 +131,15 @@ func newInterceptors(me *webrtc.MediaEngine, logs logging.LoggerFactory) (pub, s
 	if err != nil {
 		return nil, nil, fmt.Errorf("nack generator: %w", err)
 	}
-	responder, err := nack.NewResponderInterceptor(nack.WithResponderLoggerFactory(logs))
-	if err != nil {
-		return nil, nil, fmt.Errorf("nack responder: %w", err)
-	}
 	receiver, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(logs))
 	if err != nil {
 		return nil, nil, fmt.Errorf("receiver reports: %w", err)
-	}
-	sender, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(logs))
-	if err != nil {
-		return nil, nil, fmt.Errorf("sender reports: %w", err)
 	}
 	// What webrtc.ConfigureNackWithOptions registers, with the two halves apart.
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	pub.Add(generator)
 	pub.Add(receiver)
-	sub.Add(responder)
-	sub.Add(sender)
 	err = webrtc.ConfigureTWCCSenderWithOptions(me, pub, twcc.WithLoggerFactory(logs))
 	if err == nil {
 		err = webrtc.ConfigureSimulcastExtensionHeaders(me)
@@ -214,16 +208,9 @@ func listenMedia(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine,
 const socketBuffer = 4 << 20
 
 func listenPort(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine, error) {
-	udp, err := ice.NewMultiUDPMuxFromPort(port,
-		// Every participant's media arrives on this one socket: the kernel's default 208 KiB
-		// overflowed (and dropped packets) at 30 publishers. Linux caps it at net.core.rmem_max.
-		ice.UDPMuxFromPortWithReadBufferSize(socketBuffer),
-		ice.UDPMuxFromPortWithWriteBufferSize(socketBuffer),
-		ice.UDPMuxFromPortWithLoopback(),
-		ice.UDPMuxFromPortWithIPFilter(usableIP),
-		ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux")))
+	udp, conns, err := listenUDP(port, logs)
 	if err != nil {
-		return nil, fmt.Errorf("listen udp %d: %w", port, err)
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
 	if err != nil {
@@ -238,7 +225,59 @@ func listenPort(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine, 
 		Logger:         logs.NewLogger("tcpmux"),
 		ReadBufferSize: 8,
 	})
-	return &engine{udp: udp, tcp: tcp, port: port}, nil
+	return &engine{udp: udp, conns: conns, tcp: tcp, port: port}, nil
+}
+
+// listenUDP binds port on every usable local address, loopback included, as
+// ice.NewMultiUDPMuxFromPort does, but keeps the sockets: the fast path (fastpath.go) writes
+// to them.
+func listenUDP(port int, logs logging.LoggerFactory) (*ice.MultiUDPMuxDefault, map[netip.Addr]*net.UDPConn, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, nil, fmt.Errorf("list interfaces: %w", err)
+	}
+	conns := map[netip.Addr]*net.UDPConn{}
+	var muxes []ice.UDPMux
+	fail := func(err error) (*ice.MultiUDPMuxDefault, map[netip.Addr]*net.UDPConn, error) {
+		for _, c := range conns {
+			c.Close()
+		}
+		return nil, nil, err
+	}
+	for _, iface := range ifaces {
+		if iface.Flags&net.FlagUp == 0 {
+			continue
+		}
+		addrs, err := iface.Addrs()
+		if err != nil {
+			continue // an interface that went away meanwhile
+		}
+		for _, a := range addrs {
+			ipnet, ok := a.(*net.IPNet)
+			if !ok || !usableIP(ipnet.IP) {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(ipnet.IP)
+			if !ok || conns[ip.Unmap()] != nil {
+				continue
+			}
+			ip = ip.Unmap()
+			c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+			if err != nil {
+				return fail(fmt.Errorf("listen udp %s: %w", net.JoinHostPort(ip.String(), strconv.Itoa(port)), err))
+			}
+			// Every participant's media arrives on these sockets: the kernel's default 208 KiB
+			// overflowed (and dropped packets) at 30 publishers. Linux caps it at net.core.rmem_max.
+			_ = c.SetReadBuffer(socketBuffer)
+			_ = c.SetWriteBuffer(socketBuffer)
+			conns[ip] = c
+			muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logs.NewLogger("udpmux"), UDPConn: c}))
+		}
+	}
+	if len(muxes) == 0 {
+		return fail(fmt.Errorf("listen udp %d: no usable local address", port))
+	}
+	return ice.NewMultiUDPMuxDefault(muxes...), conns, nil
 }
 
 // freeUDPPort asks the kernel for a port that is free on every address right now.

@@ -31,6 +31,7 @@ func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 type trackContext struct {
 	codecs []webrtc.RTPCodecParameters
 	ssrc   webrtc.SSRC
+	rtx    webrtc.SSRC
 	w      webrtc.TrackLocalWriter
 }
 
@@ -39,7 +40,7 @@ func (c trackContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter {
 	return nil
 }
 func (c trackContext) SSRC() webrtc.SSRC                       { return c.ssrc }
-func (c trackContext) SSRCRetransmission() webrtc.SSRC         { return 0 }
+func (c trackContext) SSRCRetransmission() webrtc.SSRC         { return c.rtx }
 func (c trackContext) SSRCForwardErrorCorrection() webrtc.SSRC { return 0 }
 func (c trackContext) WriteStream() webrtc.TrackLocalWriter    { return c.w }
 func (c trackContext) ID() string                              { return "ctx" }

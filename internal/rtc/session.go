@@ -189,6 +189,11 @@ func (x *session) end(reason string) {
 
 	x.sfu.forget(x)
 	x.deadline.Stop()
+	if x.sub != nil {
+		// Stop forwarding first: the fast path writes to the socket itself, and would go on
+		// reaching the client while pion closes the connection.
+		x.sub.detach()
+	}
 	if pc != nil {
 		if err := pc.GracefulClose(); err != nil {
 			x.log.Warn("close peer connection", "err", err)

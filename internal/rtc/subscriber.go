@@ -20,12 +20,16 @@ type subscriber struct {
 	target     string      // the publisher's participant id
 	subscribed atomic.Bool // StartSubscribe succeeded, so ending calls StopSubscribe
 
-	mu      sync.Mutex // guards pub, downs, ice, queue and stopped
+	mu      sync.Mutex // guards the fields below
 	pub     *publisher
 	downs   []*downTrack
+	pc      *webrtc.PeerConnection
 	ice     *webrtc.ICETransport
 	queue   *sendQueue // set once ICE selects a TCP pair; closed by stop
+	fast    bool       // the downtracks write over the fast path (fastpath.go)
+	started bool       // start ran: the sender reports are going
 	stopped bool
+	done    chan struct{} // closed by stop: ends the sender reports
 }
 
 // subscribe joins, starts the subscription and answers the client's recvonly offer with the
@@ -107,8 +111,8 @@ func preferCodecs(pc *webrtc.PeerConnection, offer *sdp.SessionDescription) erro
 	return nil
 }
 
-// readRTCP starts one goroutine per negotiated sender: it reads the subscriber's RTCP (the
-// interceptors answer NACKs and read receiver reports from it), turns PLI and FIR into a
+// readRTCP starts one goroutine per negotiated sender: it reads the subscriber's RTCP, passes
+// NACKs to the downtrack (rtx.go), turns PLI and FIR into a
 // keyframe request to the publisher and, for simulcast video, picks the layer from the
 // subscriber's bandwidth (bwe.go). Each ends when the PeerConnection closes.
 func (sub *subscriber) readRTCP(pc *webrtc.PeerConnection) {
@@ -147,6 +151,15 @@ func readSenderRTCP(sender *webrtc.RTPSender, d *downTrack, log *slog.Logger) {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.keyframeRequested()
+			case *rtcp.TransportLayerNack:
+				if d.rtx != nil && p.MediaSSRC == d.ssrc {
+					for i := range p.Nacks {
+						p.Nacks[i].Range(func(seq uint16) bool {
+							d.rtx.nacks.add(seq)
+							return true
+						})
+					}
+				}
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				e.remb(uint64(p.Bitrate))
 			case *rtcp.ReceiverReport:
@@ -173,13 +186,34 @@ func readSenderRTCP(sender *webrtc.RTPSender, d *downTrack, log *slog.Logger) {
 func (sub *subscriber) watchICE(pc *webrtc.PeerConnection) {
 	ice := pc.SCTP().Transport().ICETransport()
 	sub.mu.Lock()
-	sub.ice = ice
+	sub.ice, sub.pc = ice, pc
 	sub.mu.Unlock()
 	ice.OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
 		if isTCPPair(p) {
 			sub.useQueue()
+			return
 		}
+		sub.retarget(p)
 	})
+}
+
+// retarget points the fast path at a newly selected UDP pair.
+func (sub *subscriber) retarget(p *webrtc.ICECandidatePair) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if !sub.fast {
+		return
+	}
+	t, err := sub.sess.sfu.eng.targetOf(p)
+	if err != nil {
+		sub.sess.log.Warn("fast path: new candidate pair", "err", err)
+		return
+	}
+	for _, d := range sub.downs {
+		if f := d.fast.Load(); f != nil {
+			f.target.Store(t)
+		}
+	}
 }
 
 func isTCPPair(p *webrtc.ICECandidatePair) bool {
@@ -202,21 +236,84 @@ func (sub *subscriber) useQueue() {
 	sub.sess.log.Info("subscriber on ICE-TCP: writing through a send queue")
 }
 
+// fastPaths makes each downtrack's SRTP sender on ICE's selected UDP pair (fastpath.go).
+// It calls into pion, so it runs without mu: pion calls watchICE's handler, which takes mu,
+// from inside ICE.
+func (sub *subscriber) fastPaths(pc *webrtc.PeerConnection, ice *webrtc.ICETransport, n int) ([]*fastPath, error) {
+	pair, err := ice.GetSelectedCandidatePair()
+	if err != nil {
+		return nil, err
+	}
+	t, err := sub.sess.sfu.eng.targetOf(pair)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := outboundKeys(pc)
+	if err != nil {
+		return nil, err
+	}
+	paths := make([]*fastPath, n)
+	for i := range paths {
+		c, err := keys.newContext()
+		if err != nil {
+			return nil, err
+		}
+		paths[i] = &fastPath{srtp: c}
+		paths[i].target.Store(t)
+	}
+	return paths, nil
+}
+
 // start runs when the subscriber's PeerConnection connects. The selected pair is checked
-// once more, in case pion reported it before watchICE's handler was in place.
+// once more, in case pion reported it before watchICE's handler was in place. Over UDP the
+// downtracks then take the fast path; if it cannot be set up they write through pion.
 func (sub *subscriber) start() {
 	sub.mu.Lock()
-	ice := sub.ice
+	ice, pc, n := sub.ice, sub.pc, len(sub.downs)
 	sub.mu.Unlock()
-	if ice != nil {
-		if p, err := ice.GetSelectedCandidatePair(); err == nil && isTCPPair(p) {
-			sub.useQueue()
+	if ice == nil || pc == nil {
+		return
+	}
+	tcp := false
+	if p, err := ice.GetSelectedCandidatePair(); err == nil && isTCPPair(p) {
+		sub.useQueue()
+		tcp = true
+	}
+	var paths []*fastPath
+	if !tcp {
+		var err error
+		if paths, err = sub.fastPaths(pc, ice, n); err != nil {
+			sub.sess.log.Warn("fast path unavailable: sending through pion", "err", err)
 		}
 	}
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
+	if sub.stopped {
+		return
+	}
+	if paths != nil && sub.queue == nil && !sub.fast {
+		for i, d := range sub.downs {
+			d.fast.Store(paths[i])
+		}
+		sub.fast = true
+	}
+	if !sub.started {
+		sub.started = true
+		write, downs, done := pc.WriteRTCP, sub.downs, sub.done
+		sub.sess.sfu.spawn(func() { sub.sendReports(write, downs, done) })
+	}
 	for _, d := range sub.downs {
 		d.activate()
+	}
+}
+
+// detach stops forwarding to the subscriber; stop does the rest.
+func (sub *subscriber) detach() {
+	sub.mu.Lock()
+	downs := sub.downs
+	sub.mu.Unlock()
+	for _, d := range downs {
+		d.leave()
 	}
 }
 
@@ -224,6 +321,9 @@ func (sub *subscriber) start() {
 func (sub *subscriber) stop(ctx context.Context, m Member) {
 	sub.mu.Lock()
 	pub, downs, queue := sub.pub, sub.downs, sub.queue
+	if !sub.stopped {
+		close(sub.done)
+	}
 	sub.stopped = true
 	sub.mu.Unlock()
 	if pub != nil {
@@ -239,7 +339,8 @@ func (sub *subscriber) stop(ctx context.Context, m Member) {
 		sub.sess.log.Info("downtrack ended", "track_id", d.ID(),
 			"sent", d.sent.Load(), "dropped", d.dropped.Load(), "failed", d.failed.Load(),
 			"contended", d.contended.Load(), "layer_switches", d.switches.Load(),
-			"queue_overflows", d.overflowed.Load())
+			"queue_overflows", d.overflowed.Load(), "retransmitted", d.retransmitted.Load(),
+			"fast_path", d.fast.Load() != nil)
 	}
 	if m != nil && sub.subscribed.Load() {
 		m.StopSubscribe(ctx, sub.target)

@@ -102,7 +102,7 @@ func (s *SFU) postSubscribe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	x.sub = &subscriber{sess: x, target: r.PathValue("participant")}
+	x.sub = &subscriber{sess: x, target: r.PathValue("participant"), done: make(chan struct{})}
 	return s.answer(w, r, x, offer, parsed, s.subscribe)
 }
 

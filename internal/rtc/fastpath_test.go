@@ -1,0 +1,178 @@
+package rtc
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// fastForwarding is newForwarding's upTrack with one downtrack on the fast path, writing SRTP
+// to a loopback socket the test reads and decrypts as the subscriber would.
+type fastForwarding struct {
+	*forwarding
+	d    *downTrack
+	recv *net.UDPConn
+	keys srtpKeys
+}
+
+func newFastForwarding(t *testing.T) *fastForwarding {
+	t.Helper()
+	f := &fastForwarding{forwarding: &forwarding{up: newUpTrack(upTrackParams{
+		mid: "0", kind: webrtc.RTPCodecTypeVideo, codec: testH264, streamID: "alice", log: testLogger(),
+	})}}
+	t.Cleanup(f.up.close)
+	send, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { send.Close() })
+	f.recv, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.recv.Close() })
+	f.keys = srtpKeys{profile: srtp.ProtectionProfileAeadAes128Gcm, key: make([]byte, 16), salt: make([]byte, 12)}
+	rand.Read(f.keys.key)
+	rand.Read(f.keys.salt)
+
+	sub := testH264
+	sub.PayloadType = 126
+	rtxCodec := webrtc.RTPCodecParameters{PayloadType: 127, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=126"}}
+	f.d = newDownTrack(f.up)
+	ctx := trackContext{codecs: []webrtc.RTPCodecParameters{sub, rtxCodec}, ssrc: 1000, rtx: 2000, w: &discardWriter{}}
+	if _, err := f.d.Bind(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.keys.newContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := &fastPath{srtp: c}
+	fp.target.Store(&udpTarget{conn: send, addr: f.recv.LocalAddr().(*net.UDPAddr).AddrPort()})
+	f.d.fast.Store(fp)
+	f.d.active.Store(true)
+	f.packet(t, []byte{0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce}) // a keyframe opens it
+	f.step()
+	payload := make([]byte, 1100)
+	payload[0], payload[1] = 0x7c, 0x05
+	f.packet(t, payload)
+	return f
+}
+
+// read decrypts the next packet the subscriber's socket got.
+func (f *fastForwarding) read(t *testing.T, rx *srtp.Context) *rtp.Packet {
+	t.Helper()
+	buf := make([]byte, 1500)
+	f.recv.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, err := f.recv.Read(buf)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	plain, err := rx.DecryptRTP(nil, buf[:n], nil)
+	if err != nil {
+		t.Fatalf("decrypt: %v", err)
+	}
+	var p rtp.Packet
+	if err := p.Unmarshal(plain); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
+// TestFastPath: the fast path's packets decrypt with the subscriber's keys and carry the
+// downtrack's SSRC, payload type and sequence; a NACK is answered with RTX (RFC 4588) on the
+// next write.
+func TestFastPath(t *testing.T) {
+	f := newFastForwarding(t)
+	rx, err := f.keys.newContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := f.read(t, rx)
+	f.step()
+	p := f.read(t, rx)
+	if p.SSRC != 1000 || p.PayloadType != 126 || p.SequenceNumber != key.SequenceNumber+1 || len(p.Payload) != 1100 {
+		t.Fatalf("forwarded packet: SSRC %d PT %d seq %d (keyframe's %d), %d bytes", p.SSRC, p.PayloadType, p.SequenceNumber, key.SequenceNumber, len(p.Payload))
+	}
+
+	f.d.rtx.nacks.add(p.SequenceNumber)
+	f.d.rtx.nacks.add(p.SequenceNumber + 100) // never sent: nothing to resend
+	f.step()
+	next, rtx := f.read(t, rx), f.read(t, rx)
+	if next.SSRC != 1000 || next.SequenceNumber != p.SequenceNumber+1 {
+		t.Fatalf("packet after the NACK: SSRC %d seq %d", next.SSRC, next.SequenceNumber)
+	}
+	if rtx.SSRC != 2000 || rtx.PayloadType != 127 || rtx.Timestamp != p.Timestamp ||
+		binary.BigEndian.Uint16(rtx.Payload) != p.SequenceNumber || !bytes.Equal(rtx.Payload[2:], p.Payload) {
+		t.Fatalf("RTX: SSRC %d PT %d ts %d (want %d), OSN %d (want %d)", rtx.SSRC, rtx.PayloadType, rtx.Timestamp, p.Timestamp, binary.BigEndian.Uint16(rtx.Payload), p.SequenceNumber)
+	}
+	if got := f.d.retransmitted.Load(); got != 1 {
+		t.Errorf("retransmitted %d, want 1", got)
+	}
+
+}
+
+// TestFastPathZeroAllocs: forwarding over the fast path allocates nothing per packet.
+func TestFastPathZeroAllocs(t *testing.T) {
+	f := newFastForwarding(t)
+	// The socket's buffer takes the packets: nobody reads them.
+	f.recv.SetReadBuffer(4 << 20)
+	if allocs := testing.AllocsPerRun(500, f.step); allocs != 0 {
+		t.Errorf("%v allocations per forwarded packet, want 0", allocs)
+	}
+	if f.d.sent.Load() < 500 || f.d.failed.Load() != 0 {
+		t.Errorf("sent %d, failed %d", f.d.sent.Load(), f.d.failed.Load())
+	}
+}
+
+// TestSenderReport: a downtrack's sender report carries what it sent and extrapolates the
+// RTP clock from the last frame to the report's time.
+func TestSenderReport(t *testing.T) {
+	var c srClock
+	if c.report(1, 90000, time.Now(), 0) != nil {
+		t.Fatal("a report before any packet")
+	}
+	c.sent(1000, 100, 0)
+	c.sent(1000, 200, 1e6)
+	c.sent(4000, 50, 2e6) // the next frame, 2 ms later
+	wall := time.Date(2026, 12, 2, 0, 0, 0, 500_000_000, time.UTC)
+	r := c.report(7, 90000, wall, 2e6+1e9) // one second after the last frame
+	if r.SSRC != 7 || r.PacketCount != 3 || r.OctetCount != 350 || r.RTPTime != 4000+90000 {
+		t.Errorf("report %+v", r)
+	}
+	secs, frac := r.NTPTime>>32, r.NTPTime&0xffffffff
+	if secs != uint64(wall.Unix())+2208988800 || frac != 1<<31 {
+		t.Errorf("NTP time %d.%d, want %d and half a second", secs, frac, wall.Unix()+2208988800)
+	}
+}
+
+// TestTargetOf: the fast path writes from the socket of the selected pair's local address.
+func TestTargetOf(t *testing.T) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	e := &engine{conns: map[netip.Addr]*net.UDPConn{netip.MustParseAddr("127.0.0.1"): c}}
+	pair := &webrtc.ICECandidatePair{
+		Local:  &webrtc.ICECandidate{Address: "127.0.0.1", Port: 1},
+		Remote: &webrtc.ICECandidate{Address: "127.0.0.1", Port: 5004},
+	}
+	got, err := e.targetOf(pair)
+	if err != nil || got.conn != c || got.addr != netip.MustParseAddrPort("127.0.0.1:5004") {
+		t.Fatalf("targetOf: %+v, %v", got, err)
+	}
+	pair.Local.Address = "10.9.9.9"
+	if _, err := e.targetOf(pair); err == nil {
+		t.Error("a pair on an address with no socket got a target")
+	}
+}
