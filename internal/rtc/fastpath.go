@@ -129,9 +129,31 @@ func (e *engine) targetOf(p *webrtc.ICECandidatePair) (*udpTarget, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remote candidate %q: %w", p.Remote.Address, err)
 	}
+	remote = remote.Unmap()
 	conn := e.conns[local.Unmap()]
 	if conn == nil {
-		return nil, fmt.Errorf("no media socket on %s", local)
+		// With --rtc-public-ip the local candidate carries the public address, which no
+		// socket is bound to: the one non-loopback socket of the remote's family is the one
+		// NAT forwards to. With several, which one is unknown here.
+		conn = e.onlySocket(remote.Is4())
 	}
-	return &udpTarget{conn: conn, addr: netip.AddrPortFrom(remote.Unmap(), p.Remote.Port)}, nil
+	if conn == nil {
+		return nil, fmt.Errorf("no media socket for local candidate %s", local)
+	}
+	return &udpTarget{conn: conn, addr: netip.AddrPortFrom(remote, p.Remote.Port)}, nil
+}
+
+// onlySocket is the media socket on the one non-loopback address of a family, or nil.
+func (e *engine) onlySocket(ip4 bool) *net.UDPConn {
+	var only *net.UDPConn
+	for a, c := range e.conns {
+		if a.IsLoopback() || a.Is4() != ip4 {
+			continue
+		}
+		if only != nil {
+			return nil
+		}
+		only = c
+	}
+	return only
 }

@@ -171,8 +171,21 @@ func TestTargetOf(t *testing.T) {
 	if err != nil || got.conn != c || got.addr != netip.MustParseAddrPort("127.0.0.1:5004") {
 		t.Fatalf("targetOf: %+v, %v", got, err)
 	}
-	pair.Local.Address = "10.9.9.9"
+	pair.Local.Address = "203.0.113.7" // --rtc-public-ip: no socket has it
 	if _, err := e.targetOf(pair); err == nil {
-		t.Error("a pair on an address with no socket got a target")
+		t.Error("a pair on an address with no socket got a target, with only loopback to send from")
+	}
+	private, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer private.Close()
+	e.conns[netip.MustParseAddr("10.0.0.5")] = private // stands in for the host's one private address
+	if got, err := e.targetOf(pair); err != nil || got.conn != private {
+		t.Errorf("behind 1:1 NAT: %+v, %v; want the private address's socket", got, err)
+	}
+	e.conns[netip.MustParseAddr("10.0.0.6")] = private
+	if _, err := e.targetOf(pair); err == nil {
+		t.Error("behind 1:1 NAT with two private addresses: a target, though which socket NAT reaches is unknown")
 	}
 }

@@ -222,6 +222,10 @@ func isTCPPair(p *webrtc.ICECandidatePair) bool {
 
 // useQueue gives the subscription its send queue and starts the writer goroutine, once. The
 // queue stays if ICE later moves to UDP: packets must not overtake those still queued.
+// Moving from UDP to TCP after the fast path started hands the SSRCs to pion's SRTP session,
+// whose rollover counters start at 0: a stream whose sequence numbers had already wrapped
+// would no longer decrypt. Known and left: clients pick ICE-TCP when
+// they connect, not minutes into a call (docs/MEDIA.md).
 func (sub *subscriber) useQueue() {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
