@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 
@@ -79,7 +80,9 @@ func newRTXStream(ctx webrtc.TrackLocalContext, codec webrtc.RTPCodecParameters,
 	}
 	for _, c := range ctx.CodecParameters() {
 		if isMime(c, webrtc.MimeTypeRTX) && fmtpValue(c.SDPFmtpLine, "apt") == strconv.Itoa(int(codec.PayloadType)) {
-			return &rtxStream{hdr: rtp.Header{Version: 2, PayloadType: uint8(c.PayloadType), SSRC: ssrc}}
+			// A random first sequence number, as RFC 3550 §5.1 asks of every stream.
+			hdr := rtp.Header{Version: 2, PayloadType: uint8(c.PayloadType), SSRC: ssrc, SequenceNumber: uint16(rand.Uint32())}
+			return &rtxStream{hdr: hdr}
 		}
 	}
 	return nil
