@@ -220,7 +220,7 @@ func (d *downTrack) send(h *rtp.Header, payload []byte) (int, error) {
 	return d.writer.WriteRTP(h, payload)
 }
 
-// counted counts the result of a write to pion; true if the packet went out.
+// counted counts the result of a write (fast path or pion); true if the packet went out.
 func (d *downTrack) counted(n int, err error) bool {
 	switch {
 	case err != nil:

@@ -102,8 +102,8 @@ func outboundKeys(pc *webrtc.PeerConnection) (srtpKeys, error) {
 
 // dtlsConn reaches the DTLS connection inside pion's DTLSTransport, which pion keeps
 // unexported; its keying material is what the fast path needs. The field is checked by
-// name and type, so a pion upgrade that moves it fails here (and TestFastPathKeys), and the
-// subscriber falls back to pion's send path.
+// name and type, so a pion upgrade that moves it fails here, and the subscriber falls back to
+// pion's send path; TestFastPathKeys fails then.
 func dtlsConn(t *webrtc.DTLSTransport) (*dtls.Conn, error) {
 	f := reflect.ValueOf(t).Elem().FieldByName("conn")
 	if !f.IsValid() || f.Type() != reflect.TypeFor[*dtls.Conn]() {

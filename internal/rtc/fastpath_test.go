@@ -118,7 +118,35 @@ func TestFastPath(t *testing.T) {
 	if got := f.d.retransmitted.Load(); got != 1 {
 		t.Errorf("retransmitted %d, want 1", got)
 	}
+}
 
+// TestFastPathKeys: with real pion peers, a UDP subscriber's downtracks take the fast path
+// (the DTLS keys are reachable inside pion, and the pair's socket is found), and what they
+// send plays: the client decrypts it with the keys pion derived on its side. If a pion upgrade
+// hides the keys, the subscriber falls back to pion's path and this test fails.
+func TestFastPathKeys(t *testing.T) {
+	h := newHarness(t)
+	startPublisher(t, h, "alice", h264Frames(t, 1, 30))
+	sub := startSubscriber(t, h, "bob", "alice")
+	waitConnected(t, sub.pc)
+	x, err := h.sfu.session(sessionID(sub.location))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "every downtrack on the fast path", func() bool {
+		x.sub.mu.Lock()
+		defer x.sub.mu.Unlock()
+		for _, d := range x.sub.downs {
+			if d.fast.Load() == nil {
+				return false
+			}
+		}
+		return x.sub.fast && len(x.sub.downs) == 2
+	})
+	eventually(t, 10*time.Second, "video and audio at the subscriber", func() bool {
+		v, a := sub.counts()
+		return v >= 30 && a >= 20
+	})
 }
 
 // TestFastPathZeroAllocs: forwarding over the fast path allocates nothing per packet.
