@@ -27,7 +27,7 @@ type engine struct {
 	pubAPI *webrtc.API // publishers' PeerConnections: they only receive media
 	subAPI *webrtc.API // subscribers' PeerConnections: they only send media
 	udp    *ice.MultiUDPMuxDefault
-	conns  map[netip.Addr]*net.UDPConn // the mux's sockets by local address, for the fast path
+	conns  map[netip.Addr]*mediaSocket // the mux's sockets by local address, for the fast path
 	tcp    ice.TCPMux
 	port   int
 }
@@ -45,7 +45,7 @@ func newEngine(cfg Config, log *slog.Logger, logs logging.LoggerFactory) (*engin
 	if guard.timeout == 0 {
 		guard.timeout = defaultTCPWriteTimeout
 	}
-	e, err := listenMedia(cfg.UDPPort, guard, logs)
+	e, err := listenMedia(cfg.UDPPort, guard, log, logs)
 	if err != nil {
 		return nil, err
 	}
@@ -185,9 +185,9 @@ func usableIP(ip net.IP) bool { return !ip.IsLinkLocalUnicast() }
 // listenMedia binds the UDP mux (one socket per local address, all on one port) and the
 // ICE-TCP listener on the same port number. Port 0 picks a free port; a race for it with
 // another process is retried a few times.
-func listenMedia(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine, error) {
+func listenMedia(port int, guard tcpGuard, log *slog.Logger, logs logging.LoggerFactory) (*engine, error) {
 	if port != 0 {
-		return listenPort(port, guard, logs)
+		return listenPort(port, guard, log, logs)
 	}
 	var errs []error
 	for range 8 {
@@ -195,7 +195,7 @@ func listenMedia(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine,
 		if err != nil {
 			return nil, err
 		}
-		e, err := listenPort(free, guard, logs)
+		e, err := listenPort(free, guard, log, logs)
 		if err == nil {
 			return e, nil
 		}
@@ -207,14 +207,15 @@ func listenMedia(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine,
 // socketBuffer is the media UDP socket's receive and send buffer size asked of the kernel.
 const socketBuffer = 4 << 20
 
-func listenPort(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine, error) {
-	udp, conns, err := listenUDP(port, logs)
+func listenPort(port int, guard tcpGuard, log *slog.Logger, logs logging.LoggerFactory) (*engine, error) {
+	udp, conns, err := listenUDP(port, log, logs)
 	if err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
 	if err != nil {
 		udp.Close()
+		closeSend(conns)
 		return nil, fmt.Errorf("listen tcp %d: %w", port, err)
 	}
 	// Not webrtc.NewICETCPMux: it puts a 4 MB buffer in front of every conn, 20 s of stale
@@ -229,19 +230,20 @@ func listenPort(port int, guard tcpGuard, logs logging.LoggerFactory) (*engine, 
 }
 
 // listenUDP binds port on every usable local address, loopback included, as
-// ice.NewMultiUDPMuxFromPort does, but keeps the sockets: the fast path (fastpath.go) writes
-// to them.
-func listenUDP(port int, logs logging.LoggerFactory) (*ice.MultiUDPMuxDefault, map[netip.Addr]*net.UDPConn, error) {
+// ice.NewMultiUDPMuxFromPort does, but keeps the sockets, and adds a send socket to each:
+// the fast path (fastpath.go) writes to them.
+func listenUDP(port int, log *slog.Logger, logs logging.LoggerFactory) (*ice.MultiUDPMuxDefault, map[netip.Addr]*mediaSocket, error) {
 	ifaces, err := net.Interfaces()
 	if err != nil {
 		return nil, nil, fmt.Errorf("list interfaces: %w", err)
 	}
-	conns := map[netip.Addr]*net.UDPConn{}
+	conns := map[netip.Addr]*mediaSocket{}
 	var muxes []ice.UDPMux
-	fail := func(err error) (*ice.MultiUDPMuxDefault, map[netip.Addr]*net.UDPConn, error) {
+	fail := func(err error) (*ice.MultiUDPMuxDefault, map[netip.Addr]*mediaSocket, error) {
 		for _, c := range conns {
-			c.Close()
+			c.mux.Close()
 		}
+		closeSend(conns)
 		return nil, nil, err
 	}
 	for _, iface := range ifaces {
@@ -262,16 +264,12 @@ func listenUDP(port int, logs logging.LoggerFactory) (*ice.MultiUDPMuxDefault, m
 				continue
 			}
 			ip = ip.Unmap()
-			c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+			c, err := listenMediaSocket(netip.AddrPortFrom(ip, uint16(port)), log)
 			if err != nil {
 				return fail(fmt.Errorf("listen udp %s: %w", net.JoinHostPort(ip.String(), strconv.Itoa(port)), err))
 			}
-			// Every participant's media arrives on these sockets: the kernel's default 208 KiB
-			// overflowed (and dropped packets) at 30 publishers. Linux caps it at net.core.rmem_max.
-			_ = c.SetReadBuffer(socketBuffer)
-			_ = c.SetWriteBuffer(socketBuffer)
 			conns[ip] = c
-			muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logs.NewLogger("udpmux"), UDPConn: c}))
+			muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logs.NewLogger("udpmux"), UDPConn: c.mux}))
 		}
 	}
 	if len(muxes) == 0 {
@@ -290,8 +288,19 @@ func freeUDPPort() (int, error) {
 	return c.LocalAddr().(*net.UDPAddr).Port, nil
 }
 
-// close releases the sockets (the TCP mux closes its listener); PeerConnections must be
+// close releases pion's sockets (the TCP mux closes its listener); PeerConnections must be
 // closed first.
 func (e *engine) close() error {
 	return errors.Join(e.udp.Close(), e.tcp.Close())
+}
+
+// closeSend releases the fast path's send sockets, once no track forwards any more.
+func (e *engine) closeSend() error { return closeSend(e.conns) }
+
+func closeSend(conns map[netip.Addr]*mediaSocket) error {
+	var errs []error
+	for _, c := range conns {
+		errs = append(errs, c.closeSend())
+	}
+	return errors.Join(errs...)
 }

@@ -3,7 +3,6 @@ package rtc
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -27,8 +26,13 @@ import (
 // udpTarget is where a subscriber's packets go: the media socket of the selected pair's
 // local address and the pair's remote address. Replaced when ICE selects another pair.
 type udpTarget struct {
-	conn *net.UDPConn
+	sock *mediaSocket
 	addr netip.AddrPort
+	sa   sockaddr // addr for the send socket
+}
+
+func newUDPTarget(sock *mediaSocket, addr netip.AddrPort) *udpTarget {
+	return &udpTarget{sock: sock, addr: addr, sa: sockaddrOf(addr)}
 }
 
 // fastPath is one downtrack's SRTP sender. Owned by whoever holds the downtrack's busy flag,
@@ -56,7 +60,7 @@ func (f *fastPath) write(h *rtp.Header, payload []byte) (int, error) {
 		return 0, err
 	}
 	t := f.target.Load()
-	return t.conn.WriteToUDPAddrPort(out, t.addr)
+	return t.sock.writeTo(out, t)
 }
 
 var errTooLarge = errors.New("rtp packet too large")
@@ -140,12 +144,12 @@ func (e *engine) targetOf(p *webrtc.ICECandidatePair) (*udpTarget, error) {
 	if conn == nil {
 		return nil, fmt.Errorf("no media socket for local candidate %s", local)
 	}
-	return &udpTarget{conn: conn, addr: netip.AddrPortFrom(remote, p.Remote.Port)}, nil
+	return newUDPTarget(conn, netip.AddrPortFrom(remote, p.Remote.Port)), nil
 }
 
 // onlySocket is the media socket on the one non-loopback address of a family, or nil.
-func (e *engine) onlySocket(ip4 bool) *net.UDPConn {
-	var only *net.UDPConn
+func (e *engine) onlySocket(ip4 bool) *mediaSocket {
+	var only *mediaSocket
 	for a, c := range e.conns {
 		if a.IsLoopback() || a.Is4() != ip4 {
 			continue

@@ -29,11 +29,8 @@ func newFastForwarding(t *testing.T) *fastForwarding {
 		mid: "0", kind: webrtc.RTPCodecTypeVideo, codec: testH264, streamID: "alice", log: testLogger(),
 	})}}
 	t.Cleanup(f.up.close)
-	send, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { send.Close() })
+	sock := testMediaSocket(t)
+	var err error
 	f.recv, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +54,7 @@ func newFastForwarding(t *testing.T) *fastForwarding {
 		t.Fatal(err)
 	}
 	fp := &fastPath{srtp: c}
-	fp.target.Store(&udpTarget{conn: send, addr: f.recv.LocalAddr().(*net.UDPAddr).AddrPort()})
+	fp.target.Store(newUDPTarget(sock, f.recv.LocalAddr().(*net.UDPAddr).AddrPort()))
 	f.d.fast.Store(fp)
 	f.d.active.Store(true)
 	f.packet(t, []byte{0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce}) // a keyframe opens it
@@ -185,35 +182,41 @@ func TestSenderReport(t *testing.T) {
 
 // TestTargetOf: the fast path writes from the socket of the selected pair's local address.
 func TestTargetOf(t *testing.T) {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	e := &engine{conns: map[netip.Addr]*net.UDPConn{netip.MustParseAddr("127.0.0.1"): c}}
+	c := testMediaSocket(t)
+	e := &engine{conns: map[netip.Addr]*mediaSocket{netip.MustParseAddr("127.0.0.1"): c}}
 	pair := &webrtc.ICECandidatePair{
 		Local:  &webrtc.ICECandidate{Address: "127.0.0.1", Port: 1},
 		Remote: &webrtc.ICECandidate{Address: "127.0.0.1", Port: 5004},
 	}
 	got, err := e.targetOf(pair)
-	if err != nil || got.conn != c || got.addr != netip.MustParseAddrPort("127.0.0.1:5004") {
+	if err != nil || got.sock != c || got.addr != netip.MustParseAddrPort("127.0.0.1:5004") {
 		t.Fatalf("targetOf: %+v, %v", got, err)
 	}
 	pair.Local.Address = "203.0.113.7" // --rtc-public-ip: no socket has it
 	if _, err := e.targetOf(pair); err == nil {
 		t.Error("a pair on an address with no socket got a target, with only loopback to send from")
 	}
-	private, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer private.Close()
+	private := testMediaSocket(t)
 	e.conns[netip.MustParseAddr("10.0.0.5")] = private // stands in for the host's one private address
-	if got, err := e.targetOf(pair); err != nil || got.conn != private {
+	if got, err := e.targetOf(pair); err != nil || got.sock != private {
 		t.Errorf("behind 1:1 NAT: %+v, %v; want the private address's socket", got, err)
 	}
 	e.conns[netip.MustParseAddr("10.0.0.6")] = private
 	if _, err := e.targetOf(pair); err == nil {
 		t.Error("behind 1:1 NAT with two private addresses: a target, though which socket NAT reaches is unknown")
 	}
+}
+
+// testMediaSocket is a media socket on a free loopback port, as the engine binds them.
+func testMediaSocket(t testing.TB) *mediaSocket {
+	t.Helper()
+	m, err := listenMediaSocket(netip.MustParseAddrPort("127.0.0.1:0"), testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		m.mux.Close()
+		m.closeSend()
+	})
+	return m
 }

@@ -161,7 +161,8 @@ func (s *SFU) Close() error {
 		s.mu.Lock()
 		s.draining = true
 		s.mu.Unlock()
-		s.wg.Wait()
+		s.wg.Wait() // every track's forwarding loop has ended
+		s.closeErr = errors.Join(s.closeErr, s.eng.closeSend())
 	})
 	return s.closeErr
 }
