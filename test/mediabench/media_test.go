@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,9 +50,13 @@ type bench struct {
 }
 
 // startBench runs the real binary with its own data dir and creates a stage.
+// MEDIABENCH_SERVER_ENV (space-separated KEY=value entries, such as GOMAXPROCS=1) is added
+// to the server's environment only, not to the benchmark process's.
 func startBench(tb testing.TB) *bench {
 	tb.Helper()
-	p := servertest.StartBinary(tb, tb.TempDir())
+	p := servertest.StartBinaryWith(tb, tb.TempDir(), servertest.BinaryOptions{
+		Env: strings.Fields(os.Getenv("MEDIABENCH_SERVER_ENV")),
+	})
 	b := &bench{tb: tb, proc: p, api: p.Client()}
 	st := b.createStage(map[string]any{"name": "mediabench"})
 	b.arn, b.stageID = st.arn, st.id
