@@ -20,6 +20,11 @@ const (
 	connectTimeout = 30 * time.Second
 	// leaveTimeout bounds the domain calls made when a connection ends.
 	leaveTimeout = 5 * time.Second
+	// handshakeGrace bounds how long an ending connection waits for a DTLS handshake in
+	// flight: pion sends the close_notify that tells the client at once only once the
+	// handshake is complete, and without it the client finds out from ICE's timeout, seconds
+	// later. A client connects a moment before the server's side of the handshake completes.
+	handshakeGrace = 250 * time.Millisecond
 )
 
 // session is one connection: a PeerConnection, the stage member it joined as, and its WHIP
@@ -47,6 +52,8 @@ type session struct {
 	ended  bool
 
 	connected atomic.Bool
+	settled   chan struct{} // closed once the PeerConnection is connected, failed or closed
+	settle    sync.Once
 	deadline  *time.Timer   // ends the session if it never connects; set by startDeadline
 	done      chan struct{} // closed when end has finished
 	trickled  atomic.Int32  // remote candidates added by PATCH
@@ -65,6 +72,7 @@ func (s *SFU) newSession(c *token.Claims, stageID, stageArn, op string) *session
 		created:       time.Now(),
 		log:           s.log.With("stage_arn", stageArn, "participant_id", c.ParticipantID, "op", op),
 		done:          make(chan struct{}),
+		settled:       make(chan struct{}),
 	}
 	return x
 }
@@ -130,6 +138,10 @@ func (x *session) newPC(api *webrtc.API) (*webrtc.PeerConnection, error) {
 // onState runs on pion's goroutine: it must not block, so endings go to their own goroutine.
 func (x *session) onState(st webrtc.PeerConnectionState) {
 	switch st {
+	case webrtc.PeerConnectionStateConnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		x.settle.Do(func() { close(x.settled) })
+	}
+	switch st {
 	case webrtc.PeerConnectionStateConnected:
 		if x.connected.CompareAndSwap(false, true) {
 			x.deadline.Stop()
@@ -170,6 +182,20 @@ func (x *session) hasEnded() bool {
 	return x.ended
 }
 
+// awaitHandshake lets a DTLS handshake in flight finish, for at most handshakeGrace, so that
+// closing pc tells the client (handshakeGrace).
+func (x *session) awaitHandshake(pc *webrtc.PeerConnection) {
+	if pc.SCTP().Transport().State() != webrtc.DTLSTransportStateConnecting {
+		return
+	}
+	t := time.NewTimer(handshakeGrace)
+	defer t.Stop()
+	select {
+	case <-x.settled:
+	case <-t.C:
+	}
+}
+
 // kick ends the session without blocking (stage.JoinParams.Kick, pion callbacks, timers).
 func (x *session) kick(reason string) {
 	x.sfu.spawn(func() { x.end(reason) }) // ends with x.end
@@ -189,6 +215,9 @@ func (x *session) end(reason string) {
 
 	x.sfu.forget(x)
 	x.deadline.Stop()
+	if pc != nil {
+		x.awaitHandshake(pc)
+	}
 	if x.sub != nil {
 		// Stop forwarding first: the fast path writes to the socket itself, and would go on
 		// reaching the client while pion closes the connection.
