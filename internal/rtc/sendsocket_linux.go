@@ -15,8 +15,8 @@ import (
 // The send socket. Go registers every net.UDPConn with its epoll instance for writes as well
 // as reads, so each datagram sent through one wakes a thread parked in epoll_wait as soon as
 // the kernel frees the datagram's buffer (sock_wfree → sk_write_space → ep_poll_callback):
-// on loopback 8.5 µs of CPU per 1200-byte send against 4.8 µs from a socket epoll does not
-// know (docs/BENCHMARKS.md). The fast path sends a hundred times more than pion does, so it
+// on loopback 5.3–5.9 µs of the process's CPU per 1,200-byte send against 3.6–4.5 µs from a
+// socket epoll does not know (BenchmarkSend, docs/BENCHMARKS.md). The fast path sends a hundred times more than pion does, so it
 // sends from a socket of its own, bound to the same address and port with SO_REUSEPORT. A
 // reuseport program steers every datagram that arrives on the port to pion's socket, the
 // group's first, so the send socket never receives. Written by hand: neither the standard
@@ -127,11 +127,11 @@ func (s *sendSocket) setup(family int, addr netip.AddrPort) error {
 		}
 	}
 	_ = unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, socketBuffer)
-	sa := sockaddrOf(addr)
-	if _, _, e := unix.RawSyscall(unix.SYS_BIND, uintptr(s.fd), uintptr(unsafe.Pointer(&sa.raw)), sa.len); e != 0 {
-		return e
+	ip := addr.Addr().Unmap()
+	if family == unix.AF_INET {
+		return unix.Bind(s.fd, &unix.SockaddrInet4{Port: int(addr.Port()), Addr: ip.As4()})
 	}
-	return nil
+	return unix.Bind(s.fd, &unix.SockaddrInet6{Port: int(addr.Port()), Addr: ip.As16()})
 }
 
 // writeTo sends b to one destination without waiting: a full send buffer is an error, and
