@@ -11,25 +11,21 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
-	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
 // engine is the one webrtc.API every PeerConnection is made from, and the sockets all media
 // shares: one UDP port (an ICE UDP mux per local address) and ICE-TCP on the same port number.
-//
-// Publishers and subscribers get their PeerConnections from two APIs that differ only in their
-// interceptors (newInterceptors): the media engine, so every SDP, is the same for both.
 type engine struct {
-	pubAPI *webrtc.API // publishers' PeerConnections: they only receive media
-	subAPI *webrtc.API // subscribers' PeerConnections: they only send media
-	udp    *ice.MultiUDPMuxDefault
-	conns  map[netip.Addr]*mediaSocket // the mux's sockets by local address, for the fast path
-	tcp    ice.TCPMux
-	port   int
+	api      *webrtc.API
+	feedback *interceptor.Registry // what each publisher's feedback is built from
+	udp      *ice.MultiUDPMuxDefault
+	conns    map[netip.Addr]*mediaSocket // the mux's sockets by local address, for the fast path
+	in       *inRoutes                   // streams the sockets' readers hand to tracks (inbound.go)
+	tcp      ice.TCPMux
+	port     int
 }
 
 // Codecs Footlight forwards (DESIGN.md "Codecs"). Payload types are only defaults: as the
@@ -54,7 +50,7 @@ func newEngine(cfg Config, log *slog.Logger, logs logging.LoggerFactory) (*engin
 		e.close()
 		return nil, err
 	}
-	pubReg, subReg, err := newInterceptors(me, logs)
+	e.feedback, err = configureFeedback(me, logs)
 	if err != nil {
 		e.close()
 		return nil, err
@@ -64,9 +60,7 @@ func newEngine(cfg Config, log *slog.Logger, logs logging.LoggerFactory) (*engin
 		e.close()
 		return nil, err
 	}
-	// Each PeerConnection copies the media engine, so the two APIs can share it.
-	e.pubAPI = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(pubReg), webrtc.WithSettingEngine(se))
-	e.subAPI = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(subReg), webrtc.WithSettingEngine(se))
+	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(&interceptor.Registry{}), webrtc.WithSettingEngine(se))
 	return e, nil
 }
 
@@ -111,43 +105,29 @@ func registerVideo(me *webrtc.MediaEngine, mime, fmtp string, pt webrtc.PayloadT
 	return nil
 }
 
-// newInterceptors configures the media engine for NACK (feedback "nack" and "nack pli"),
+// configureFeedback configures the media engine for NACK (feedback "nack" and "nack pli"),
 // transport-wide congestion control feedback and the mid/rid header extensions simulcast
-// needs, and returns each side's interceptors:
+// needs, and returns the interceptors publishers build their feedback from (feedback.go).
 //
-//   - publishers (they only send to us): NACK generation, receiver reports, TWCC feedback
-//     for their bandwidth estimation;
-//   - subscribers (we only send to them): none. Their downtracks answer NACKs (rtx.go) and
-//     send sender reports (senderreport.go) themselves, because the fast path (fastpath.go)
-//     does not go through pion's interceptor chain.
-//
-// An interceptor the PeerConnection has no stream for is not free: the NACK generator and
-// both report interceptors run a goroutine with a ticker per PeerConnection from its
-// creation (the generator's every 100 ms), whether or not a stream ever binds. Given to every
-// subscriber, they woke the server 12 times a second per subscriber to do nothing.
-func newInterceptors(me *webrtc.MediaEngine, logs logging.LoggerFactory) (pub, sub *interceptor.Registry, err error) {
-	pub, sub = &interceptor.Registry{}, &interceptor.Registry{}
-	generator, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(logs))
-	if err != nil {
-		return nil, nil, fmt.Errorf("nack generator: %w", err)
-	}
-	receiver, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(logs))
-	if err != nil {
-		return nil, nil, fmt.Errorf("receiver reports: %w", err)
-	}
-	// What webrtc.ConfigureNackWithOptions registers, with the two halves apart.
+// Neither side's PeerConnections get pion interceptors. A publisher's tracks hand their
+// packets to their own feedback, because over UDP they are read from the socket, not through
+// pion's chain. A subscriber's downtracks answer NACKs (rtx.go) and send sender reports
+// (senderreport.go) themselves, because the fast path (fastpath.go) does not go through pion's
+// chain either. An interceptor is not free even with no stream: the NACK generator and both
+// report interceptors run a goroutine with a ticker per PeerConnection from its creation.
+func configureFeedback(me *webrtc.MediaEngine, logs logging.LoggerFactory) (*interceptor.Registry, error) {
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
-	pub.Add(generator)
-	pub.Add(receiver)
-	err = webrtc.ConfigureTWCCSenderWithOptions(me, pub, twcc.WithLoggerFactory(logs))
-	if err == nil {
-		err = webrtc.ConfigureSimulcastExtensionHeaders(me)
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		me.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
+		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return nil, fmt.Errorf("transport-cc extension: %w", err)
+		}
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("configure interceptors: %w", err)
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return nil, fmt.Errorf("simulcast extensions: %w", err)
 	}
-	return pub, sub, nil
+	return newFeedbackRegistry(logs)
 }
 
 // settings are the knobs every PeerConnection shares.
@@ -208,7 +188,8 @@ func listenMedia(port int, guard tcpGuard, log *slog.Logger, logs logging.Logger
 const socketBuffer = 4 << 20
 
 func listenPort(port int, guard tcpGuard, log *slog.Logger, logs logging.LoggerFactory) (*engine, error) {
-	udp, conns, err := listenUDP(port, log, logs)
+	in := &inRoutes{}
+	udp, conns, err := listenUDP(port, in, log, logs)
 	if err != nil {
 		return nil, err
 	}
@@ -226,13 +207,13 @@ func listenPort(port int, guard tcpGuard, log *slog.Logger, logs logging.LoggerF
 		Logger:         logs.NewLogger("tcpmux"),
 		ReadBufferSize: 8,
 	})
-	return &engine{udp: udp, conns: conns, tcp: tcp, port: port}, nil
+	return &engine{udp: udp, conns: conns, in: in, tcp: tcp, port: port}, nil
 }
 
 // listenUDP binds port on every usable local address, loopback included, as
 // ice.NewMultiUDPMuxFromPort does, but keeps the sockets, and adds a send socket to each:
 // the fast path (fastpath.go) writes to them.
-func listenUDP(port int, log *slog.Logger, logs logging.LoggerFactory) (*ice.MultiUDPMuxDefault, map[netip.Addr]*mediaSocket, error) {
+func listenUDP(port int, in *inRoutes, log *slog.Logger, logs logging.LoggerFactory) (*ice.MultiUDPMuxDefault, map[netip.Addr]*mediaSocket, error) {
 	ifaces, err := net.Interfaces()
 	if err != nil {
 		return nil, nil, fmt.Errorf("list interfaces: %w", err)
@@ -269,7 +250,11 @@ func listenUDP(port int, log *slog.Logger, logs logging.LoggerFactory) (*ice.Mul
 				return fail(fmt.Errorf("listen udp %s: %w", net.JoinHostPort(ip.String(), strconv.Itoa(port)), err))
 			}
 			conns[ip] = c
-			muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logs.NewLogger("udpmux"), UDPConn: c.mux}))
+			mc, err := newMuxConn(c.mux, in)
+			if err != nil {
+				return fail(fmt.Errorf("media socket %s: %w", ip, err))
+			}
+			muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logs.NewLogger("udpmux"), UDPConn: mc}))
 		}
 	}
 	if len(muxes) == 0 {

@@ -76,32 +76,47 @@ func (k srtpKeys) newContext() (*srtp.Context, error) {
 	return srtp.CreateContext(k.key, k.salt, k.profile)
 }
 
-// outboundKeys exports the keys pion derived for pc's SRTP session (RFC 5764 §4.2), with
-// the DTLS role our answer took.
+// outboundKeys are the keys of what the server sends on pc.
 func outboundKeys(pc *webrtc.PeerConnection) (srtpKeys, error) {
+	k, err := sessionKeys(pc)
+	return srtpKeys{profile: k.profile, key: k.localKey, salt: k.localSalt}, err
+}
+
+// dtlsKeys are both directions' SRTP master keys and salts of one DTLS handshake.
+type dtlsKeys struct {
+	profile                                    srtp.ProtectionProfile
+	localKey, localSalt, remoteKey, remoteSalt []byte
+}
+
+// sessionKeys exports the keys pion derived for pc's SRTP session (RFC 5764 §4.2), with
+// the DTLS role our answer took.
+func sessionKeys(pc *webrtc.PeerConnection) (dtlsKeys, error) {
 	conn, err := dtlsConn(pc.SCTP().Transport())
 	if err != nil {
-		return srtpKeys{}, err
+		return dtlsKeys{}, err
 	}
 	state, ok := conn.ConnectionState()
 	if !ok {
-		return srtpKeys{}, errors.New("dtls handshake not complete")
+		return dtlsKeys{}, errors.New("dtls handshake not complete")
 	}
 	profile, ok := conn.SelectedSRTPProtectionProfile()
 	if !ok {
-		return srtpKeys{}, errors.New("no srtp profile negotiated")
+		return dtlsKeys{}, errors.New("no srtp profile negotiated")
 	}
 	local := pc.LocalDescription()
 	if local == nil {
-		return srtpKeys{}, errors.New("no local description")
+		return dtlsKeys{}, errors.New("no local description")
 	}
 	// The answer's a=setup: active is the DTLS client (RFC 5763 §5).
 	isClient := strings.Contains(local.SDP, "a=setup:active")
 	cfg := srtp.Config{Profile: srtp.ProtectionProfile(profile)}
 	if err := cfg.ExtractSessionKeysFromDTLS(&state, isClient); err != nil {
-		return srtpKeys{}, fmt.Errorf("export srtp keys: %w", err)
+		return dtlsKeys{}, fmt.Errorf("export srtp keys: %w", err)
 	}
-	return srtpKeys{profile: cfg.Profile, key: cfg.Keys.LocalMasterKey, salt: cfg.Keys.LocalMasterSalt}, nil
+	return dtlsKeys{
+		profile: cfg.Profile, localKey: cfg.Keys.LocalMasterKey, localSalt: cfg.Keys.LocalMasterSalt,
+		remoteKey: cfg.Keys.RemoteMasterKey, remoteSalt: cfg.Keys.RemoteMasterSalt,
+	}, nil
 }
 
 // dtlsConn reaches the DTLS connection inside pion's DTLSTransport, which pion keeps

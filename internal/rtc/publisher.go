@@ -17,7 +17,10 @@ type publisher struct {
 	sess       *session
 	publishing atomic.Bool // StartPublish succeeded, so ending calls StopPublish
 
-	mu        sync.Mutex // guards tracks, subs, stopped and recording
+	mu        sync.Mutex     // guards tracks, subs, stopped, recording, in and fb
+	in        *inbound       // direct receive over UDP (inbound.go); set with the PeerConnection
+	fb        *feedback      // the RTCP the publisher gets back (feedback.go); set with the PeerConnection
+	loops     sync.WaitGroup // the tracks' read loops, which write to the recording
 	tracks    []*upTrack
 	subs      map[*subscriber]struct{}
 	stopped   bool
@@ -43,10 +46,17 @@ func (s *SFU) publish(ctx context.Context, x *session, userAgent string, offer s
 		return "", fmt.Errorf("start publish %s: %w", x.participantID, err)
 	}
 	x.pub.publishing.Store(true)
-	pc, err := x.newPC(x.sfu.eng.pubAPI)
+	pc, err := x.newPC(x.sfu.eng.api)
 	if err != nil {
 		return "", err
 	}
+	fb, err := newFeedback(x.sfu.eng.feedback, pc.WriteRTCP)
+	if err != nil {
+		return "", err
+	}
+	x.pub.mu.Lock()
+	x.pub.in, x.pub.fb = &inbound{eng: x.sfu.eng, pc: pc}, fb
+	x.pub.mu.Unlock()
 	pc.OnTrack(x.pub.onTrack)
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("%w: %w", errBadOffer, err)
@@ -128,21 +138,41 @@ func (p *publisher) record(sessionID string) {
 	})
 }
 
-// onTrack runs on pion's goroutine when a stream arrives: each announced layer gets its
-// forwarding loop, a stream of an unannounced RID is drained. Both end when the connection
-// closes.
+// onTrack runs on pion's goroutine when a stream arrives: each announced layer gets its read
+// loop, from the socket over UDP (inbound.go) or from pion, and a stream of an unannounced
+// RID is drained. All end when the connection closes.
 func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	u := p.trackOf(recv.RTPTransceiver())
 	spawn := p.sess.sfu.spawn
-	spawn(func() { drainRTCP(recv, remote.RID()) })
+	p.mu.Lock()
+	in, fb, stopped := p.in, p.fb, p.stopped
 	if u != nil {
 		u = u.layerByRID(remote.RID())
 	}
-	if u == nil {
+	if u != nil && !stopped {
+		p.loops.Add(1)
+	}
+	p.mu.Unlock()
+	spawn(func() { drainRTCP(recv, remote.RID(), fb) })
+	if u == nil || stopped {
 		spawn(func() { drain(remote) })
 		return
 	}
-	spawn(func() { u.readLoop(remote) })
+	fr := newFeedbackReader(fb.bind(streamInfo(remote, recv)))
+	ring, ctx, err := in.attach(uint32(remote.SSRC()), uint32(remote.RtxSSRC()))
+	if err != nil {
+		p.sess.log.Info("direct receive unavailable: reading through pion", "err", err)
+		spawn(func() {
+			defer p.loops.Done()
+			u.readLoop(remote, fr)
+		})
+		return
+	}
+	spawn(func() { feed(remote, ring) })
+	spawn(func() {
+		defer p.loops.Done()
+		u.readDirect(remote, ring, ctx, fr)
+	})
 }
 
 // newLayers makes the upTracks of one m-line, one per simulcast RID (lowest quality first)
@@ -209,16 +239,23 @@ func (p *publisher) removeSubscriber(sub *subscriber) {
 func (p *publisher) stop(ctx context.Context, m Member) {
 	p.mu.Lock()
 	p.stopped = true
-	tracks, subs, recording := p.tracks, p.subs, p.recording
+	tracks, subs, recording, in, fb := p.tracks, p.subs, p.recording, p.in, p.fb
 	p.subs = nil
 	p.mu.Unlock()
+	if in != nil {
+		in.close()
+	}
+	p.loops.Wait() // the connection is closed, so is every ring: the loops are ending
+	if fb != nil {
+		fb.close()
+	}
 	for _, u := range tracks {
 		for _, l := range u.layers {
 			l.close()
 		}
 	}
 	if recording != nil {
-		recording.Close() // the PeerConnection is closed: every packet has been written
+		recording.Close() // the read loops have ended: every packet has been written
 	}
 	list := make([]*session, 0, len(subs))
 	for sub := range subs {

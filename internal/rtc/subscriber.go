@@ -47,7 +47,7 @@ func (s *SFU) subscribe(ctx context.Context, x *session, userAgent string, offer
 	if pub == nil {
 		return "", fmt.Errorf("subscribe to %s: no live publish: %w", x.sub.target, stage.ErrPublisherNotFound)
 	}
-	pc, err := x.newPC(x.sfu.eng.subAPI)
+	pc, err := x.newPC(x.sfu.eng.api)
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -49,14 +51,20 @@ type upTrack struct {
 	plis       atomic.Uint64
 	bitrate    atomic.Uint64           // received bits per second, an EWMA updated every rateInterval
 	sink       atomic.Pointer[sinkRef] // the recording's copy of the stream; nil when not recorded
+	direct     atomic.Bool             // read from the socket (readDirect), not from pion
 
-	// Owned by readLoop.
-	buf       []byte
-	pkt       rtp.Packet
-	packets   uint64
-	malformed uint64
-	rateBytes uint64 // bytes received since rateAt
-	rateAt    int64  // start of the current rate window, on now()'s clock
+	// Owned by the read loop.
+	buf           []byte
+	rtxBuf        [receiveBufSize]byte // an RTX packet unwrapped
+	pkt           rtp.Packet
+	hdr           rtp.Header // scratch for DecryptRTP
+	pt            uint8      // the stream's payload type
+	fb            *feedbackReader
+	packets       uint64
+	malformed     uint64
+	undecryptable uint64
+	rateBytes     uint64 // bytes received since rateAt
+	rateAt        int64  // start of the current rate window, on now()'s clock
 }
 
 // upTrackParams describes one published m-line.
@@ -102,29 +110,116 @@ func newUpTrack(p upTrackParams) *upTrack {
 // now is the time on the track's monotonic clock, in nanoseconds.
 func (u *upTrack) now() int64 { return int64(time.Since(u.epoch)) }
 
-// readLoop reads the forwarded stream until the PeerConnection closes. It reads raw packets
-// into one reused buffer and packet (TrackRemote.ReadRTP allocates twice per packet).
-func (u *upTrack) readLoop(remote *webrtc.TrackRemote) {
+// begin runs first in either loop, once pion delivers the stream.
+func (u *upTrack) begin(remote *webrtc.TrackRemote, fb *feedbackReader) {
+	u.fb = fb
 	u.ssrc.Store(uint32(remote.SSRC()))
+	u.pt = uint8(remote.PayloadType())
 	u.requestKeyframe() // subscribers may be waiting already
+}
+
+// readLoop reads the forwarded stream from pion until the PeerConnection closes. It reads
+// raw packets into one reused buffer and packet (TrackRemote.ReadRTP allocates twice per
+// packet).
+func (u *upTrack) readLoop(remote *webrtc.TrackRemote, fb *feedbackReader) {
+	u.begin(remote, fb)
 	for {
 		n, _, err := remote.Read(u.buf)
 		if err != nil {
 			u.finish(err)
 			return
 		}
-		if u.pkt.Unmarshal(u.buf[:n]) != nil {
-			u.malformed++
-			continue
+		u.handle(u.buf[:n], 0)
+	}
+}
+
+// readDirect reads the stream from its ring (inbound.go) until the publish ends: SRTP from
+// the socket, which it decrypts, and plain RTP that pion still delivered (feed).
+func (u *upTrack) readDirect(remote *webrtc.TrackRemote, ring *inRing, ctx *srtp.Context, fb *feedbackReader) {
+	u.begin(remote, fb)
+	u.direct.Store(true)
+	rtx := uint32(remote.RtxSSRC())
+	for {
+		s := ring.next()
+		if s == nil {
+			u.finish(io.EOF, "ring_dropped", ring.dropped.Load())
+			return
 		}
-		u.packets++
-		now := u.now()
-		u.countBytes(n, now)
-		u.forward(now)
-		if s := u.sink.Load(); s != nil {
-			s.WriteRTP(u.buf[:n])
+		u.receive(s, ctx, rtx)
+		ring.release()
+	}
+}
+
+// receive forwards one packet of the ring; rtx is the stream's RTX SSRC, or 0.
+func (u *upTrack) receive(s *inSlot, ctx *srtp.Context, rtx uint32) {
+	if s.plain {
+		u.handle(u.buf[:copy(u.buf, s.buf[:s.n])], 0)
+		return
+	}
+	out, err := ctx.DecryptRTP(u.buf[:0], s.buf[:s.n], &u.hdr)
+	if err != nil { // forged, damaged or replayed: SRTP's authentication refused it
+		u.undecryptable++
+		return
+	}
+	u.handle(out, rtx)
+}
+
+// feed hands what pion still delivers of a directly received stream to its ring: packets
+// in flight when the route was made, and any the route does not catch (an RTX stream pion
+// identified, a new candidate pair). It ends when the PeerConnection closes.
+func feed(remote *webrtc.TrackRemote, ring *inRing) {
+	buf := make([]byte, receiveBufSize)
+	for {
+		n, _, err := remote.Read(buf)
+		if err != nil {
+			return
+		}
+		ring.push(buf[:n], true)
+	}
+}
+
+// handle forwards one received packet; rtx is the SSRC of the stream's RTX, whose packets
+// carry the original sequence number first in their payload (RFC 4588 §4), or 0.
+func (u *upTrack) handle(raw []byte, rtx uint32) {
+	if u.pkt.Unmarshal(raw) != nil {
+		u.malformed++
+		return
+	}
+	if rtx != 0 && u.pkt.SSRC == rtx {
+		if raw = u.unwrapRTX(); raw == nil {
+			return
 		}
 	}
+	if u.fb != nil {
+		u.fb.read(raw, &u.pkt.Header)
+	}
+	u.packets++
+	now := u.now()
+	u.countBytes(len(raw), now)
+	u.forward(now)
+	if s := u.sink.Load(); s != nil {
+		s.WriteRTP(raw)
+	}
+}
+
+// unwrapRTX turns u.pkt, an RTX packet, back into the packet it repairs, and returns that
+// marshalled; nil for a padding-only probe.
+func (u *upTrack) unwrapRTX() []byte {
+	p := &u.pkt
+	if len(p.Payload) < 2 {
+		return nil
+	}
+	p.SequenceNumber = binary.BigEndian.Uint16(p.Payload)
+	p.Payload = p.Payload[2:]
+	p.SSRC = u.ssrc.Load()
+	p.PayloadType = u.pt
+	p.Padding, p.PaddingSize = false, 0
+	n, err := p.MarshalTo(u.rtxBuf[:])
+	if err != nil {
+		u.malformed++
+		return nil
+	}
+	return u.rtxBuf[:n]
 }
 
 // sinkRef boxes a PacketSink so it can sit in an atomic.Pointer.
@@ -169,8 +264,9 @@ func (u *upTrack) layerByRID(rid string) *upTrack {
 }
 
 // finish logs the loop's counts when the stream ends.
-func (u *upTrack) finish(err error) {
-	attrs := []any{"packets", u.packets, "malformed", u.malformed, "plis", u.plis.Load()}
+func (u *upTrack) finish(err error, extra ...any) {
+	attrs := append(extra, "packets", u.packets, "malformed", u.malformed, "undecryptable", u.undecryptable,
+		"plis", u.plis.Load(), "direct", u.direct.Load())
 	if !errors.Is(err, io.EOF) {
 		attrs = append(attrs, "err", err)
 	}
@@ -240,19 +336,21 @@ func drain(remote *webrtc.TrackRemote) {
 	}
 }
 
-// drainRTCP reads a receiver's RTCP (sender reports) so the report interceptor sees it, until
-// the PeerConnection closes.
-func drainRTCP(recv *webrtc.RTPReceiver, rid string) {
+// drainRTCP reads a receiver's RTCP (sender reports) and shows it to the publisher's
+// feedback, until the PeerConnection closes.
+func drainRTCP(recv *webrtc.RTPReceiver, rid string, fb *feedback) {
 	buf := make([]byte, receiveBufSize)
 	for {
+		var n int
 		var err error
 		if rid == "" {
-			_, _, err = recv.Read(buf)
+			n, _, err = recv.Read(buf)
 		} else {
-			_, _, err = recv.ReadSimulcast(buf, rid)
+			n, _, err = recv.ReadSimulcast(buf, rid)
 		}
 		if err != nil {
 			return
 		}
+		fb.readRTCP(buf[:n])
 	}
 }

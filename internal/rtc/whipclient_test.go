@@ -153,7 +153,17 @@ func newVP8ClientPC(t testing.TB) *webrtc.PeerConnection {
 
 func newClientPCWith(t testing.TB, me *webrtc.MediaEngine, networks ...webrtc.NetworkType) *webrtc.PeerConnection {
 	t.Helper()
+	return newClientPCFirst(t, me, nil, networks...)
+}
+
+// newClientPCFirst is newClientPCWith with first, if not nil, as the innermost interceptor:
+// the last to see what the peer sends, the first to see what it receives.
+func newClientPCFirst(t testing.TB, me *webrtc.MediaEngine, first interceptor.Factory, networks ...webrtc.NetworkType) *webrtc.PeerConnection {
+	t.Helper()
 	reg := &interceptor.Registry{}
+	if first != nil {
+		reg.Add(first)
+	}
 	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
 		t.Fatal(err)
 	}
