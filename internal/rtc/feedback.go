@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -41,15 +42,16 @@ func newFeedbackRegistry(logs logging.LoggerFactory) (*interceptor.Registry, err
 	}
 	reg.Add(generator)
 	reg.Add(receiver)
-	reg.Add(twccFactory{})
 	return reg, nil
 }
 
-// feedback is one publisher's receive-side RTCP.
+// feedback is one publisher's receive-side RTCP: pion's NACK generator and receiver reports
+// (chain), and the TWCC recorder, kept apart so that RTX padding (bandwidth probes) can be
+// recorded for TWCC without reaching the media stream's NACK and loss accounting.
 type feedback struct {
-	chain   interceptor.Interceptor
-	rtcpIn  interceptor.RTCPReader // the interceptors' view of the RTCP the publisher sends
-	twccExt uint8                  // the transport-wide sequence number's extension id; 0: none
+	chain  interceptor.Interceptor
+	twcc   *twccFeedback
+	rtcpIn interceptor.RTCPReader // the interceptors' view of the RTCP the publisher sends
 }
 
 // newFeedback builds the interceptors for one publisher; they send with write.
@@ -58,10 +60,13 @@ func newFeedback(reg *interceptor.Registry, write func([]rtcp.Packet) error) (*f
 	if err != nil {
 		return nil, fmt.Errorf("build feedback interceptors: %w", err)
 	}
-	chain.BindRTCPWriter(interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) {
+	w := interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) {
 		return 0, write(pkts)
-	}))
-	return &feedback{chain: chain, rtcpIn: chain.BindRTCPReader(interceptor.RTCPReaderFunc(passThrough))}, nil
+	})
+	chain.BindRTCPWriter(w)
+	t := newTWCCFeedback()
+	t.BindRTCPWriter(w)
+	return &feedback{chain: chain, twcc: t, rtcpIn: chain.BindRTCPReader(interceptor.RTCPReaderFunc(passThrough))}, nil
 }
 
 // passThrough is the bottom of a chain fed by its caller: the buffer already holds the packet.
@@ -69,9 +74,16 @@ func passThrough(b []byte, a interceptor.Attributes) (int, interceptor.Attribute
 	return len(b), a, nil
 }
 
-// bind gives a received stream its reader in the chain.
-func (f *feedback) bind(info *interceptor.StreamInfo) interceptor.RTPReader {
-	return f.chain.BindRemoteStream(info, interceptor.RTPReaderFunc(passThrough))
+// bind gives a received stream its reader; rtx is the stream's RTX SSRC, or 0.
+func (f *feedback) bind(info *interceptor.StreamInfo, rtx uint32) *feedbackReader {
+	r := f.twcc.BindRemoteStream(info, f.chain.BindRemoteStream(info, interceptor.RTPReaderFunc(passThrough)))
+	fr := &feedbackReader{r: r, attrs: interceptor.Attributes{}}
+	if rtx != 0 {
+		probe := *info
+		probe.SSRC = rtx
+		fr.probe = f.twcc.BindRemoteStream(&probe, interceptor.RTPReaderFunc(passThrough))
+	}
+	return fr
 }
 
 // readRTCP shows the interceptors an RTCP compound packet from the publisher (their sender
@@ -80,7 +92,7 @@ func (f *feedback) readRTCP(b []byte) {
 	_, _, _ = f.rtcpIn.Read(b, nil)
 }
 
-func (f *feedback) close() error { return f.chain.Close() }
+func (f *feedback) close() error { return errors.Join(f.chain.Close(), f.twcc.Close()) }
 
 // streamInfo describes a received stream to the interceptors as pion does.
 func streamInfo(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *interceptor.StreamInfo {
@@ -120,34 +132,35 @@ var rtpHeaderKey = func() any {
 // feedbackReader is one stream's reader in a publisher's feedback, owned by the track's loop.
 type feedbackReader struct {
 	r     interceptor.RTPReader
+	probe interceptor.RTPReader // TWCC alone, for the RTX stream's padding; nil without RTX
 	attrs interceptor.Attributes
 }
 
-func newFeedbackReader(r interceptor.RTPReader) *feedbackReader {
-	return &feedbackReader{r: r, attrs: interceptor.Attributes{}}
+// read hands one received packet, raw, whose header h was parsed from it, to the interceptors.
+func (f *feedbackReader) read(raw []byte, h *rtp.Header) { f.readWith(f.r, raw, h) }
+
+// readProbe records a padding-only RTX packet for TWCC only: its sequence number is the RTX
+// stream's, not the media stream's.
+func (f *feedbackReader) readProbe(raw []byte, h *rtp.Header) {
+	if f.probe != nil {
+		f.readWith(f.probe, raw, h)
+	}
 }
 
-// read hands one received packet, raw, whose header h was parsed from it, to the interceptors.
-func (f *feedbackReader) read(raw []byte, h *rtp.Header) {
+func (f *feedbackReader) readWith(r interceptor.RTPReader, raw []byte, h *rtp.Header) {
 	if rtpHeaderKey != nil {
 		f.attrs[rtpHeaderKey] = h
 	} else {
 		clear(f.attrs)
 	}
-	_, _, _ = f.r.Read(raw, f.attrs)
+	_, _, _ = r.Read(raw, f.attrs)
 }
 
-// twccFactory makes twccFeedback interceptors. pion's TWCC interceptor hands every packet to its
-// feedback goroutine over an unbuffered channel: a goroutine wake-up per received packet.
-// This one records under a lock the read loops share with the feedback ticker.
-type twccFactory struct{}
-
-func (twccFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &twccFeedback{rec: twcc.NewRecorder(rand.Uint32()), done: make(chan struct{}), start: time.Now()}, nil
-}
-
+// twccFeedback records transport-wide sequence numbers and sends TWCC feedback. pion's TWCC
+// interceptor hands every packet to its feedback goroutine over an unbuffered channel: a
+// goroutine wake-up per received packet. This one records under a lock the read loops share
+// with the feedback ticker.
 type twccFeedback struct {
-	interceptor.NoOp
 	start time.Time
 
 	mu   sync.Mutex // guards rec
@@ -155,6 +168,10 @@ type twccFeedback struct {
 	done chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup
+}
+
+func newTWCCFeedback() *twccFeedback {
+	return &twccFeedback{rec: twcc.NewRecorder(rand.Uint32()), done: make(chan struct{}), start: time.Now()}
 }
 
 // BindRTCPWriter starts the feedback ticker.

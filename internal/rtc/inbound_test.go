@@ -86,11 +86,11 @@ func TestDirectReceiveZeroAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fb.close()
-	f.up.fb = newFeedbackReader(fb.bind(&interceptor.StreamInfo{
+	f.up.fb = fb.bind(&interceptor.StreamInfo{
 		SSRC: 0xabc, ClockRate: 90000, MimeType: webrtc.MimeTypeH264,
 		RTCPFeedback:        []interceptor.RTCPFeedback{{Type: "nack"}},
 		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", ID: 3}},
-	}))
+	}, 0xabd)
 	var slot inSlot
 	var hdr rtp.Header
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, Timestamp: 3000, SSRC: 0xabc}, Payload: f.raw[12:]}

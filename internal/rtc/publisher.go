@@ -158,7 +158,7 @@ func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 		spawn(func() { drain(remote) })
 		return
 	}
-	fr := newFeedbackReader(fb.bind(streamInfo(remote, recv)))
+	fr := fb.bind(streamInfo(remote, recv), uint32(remote.RtxSSRC()))
 	ring, ctx, err := in.attach(uint32(remote.SSRC()), uint32(remote.RtxSSRC()))
 	if err != nil {
 		p.sess.log.Info("direct receive unavailable: reading through pion", "err", err)

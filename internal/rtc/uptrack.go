@@ -186,7 +186,11 @@ func (u *upTrack) handle(raw []byte, rtx uint32) {
 		return
 	}
 	if rtx != 0 && u.pkt.SSRC == rtx {
+		padding := raw
 		if raw = u.unwrapRTX(); raw == nil {
+			if u.fb != nil {
+				u.fb.readProbe(padding, &u.pkt.Header)
+			}
 			return
 		}
 	}
