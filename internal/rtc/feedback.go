@@ -134,6 +134,7 @@ type feedbackReader struct {
 	r     interceptor.RTPReader
 	probe interceptor.RTPReader // TWCC alone, for the RTX stream's padding; nil without RTX
 	attrs interceptor.Attributes
+	h     *rtp.Header // what attrs holds under rtpHeaderKey
 }
 
 // read hands one received packet, raw, whose header h was parsed from it, to the interceptors.
@@ -148,10 +149,12 @@ func (f *feedbackReader) readProbe(raw []byte, h *rtp.Header) {
 }
 
 func (f *feedbackReader) readWith(r interceptor.RTPReader, raw []byte, h *rtp.Header) {
-	if rtpHeaderKey != nil {
-		f.attrs[rtpHeaderKey] = h
-	} else {
+	switch {
+	case rtpHeaderKey == nil:
 		clear(f.attrs)
+	case h != f.h: // the loop reuses one header: no map write (and its interface hashing) per packet
+		f.attrs[rtpHeaderKey] = h
+		f.h = h
 	}
 	_, _, _ = r.Read(raw, f.attrs)
 }

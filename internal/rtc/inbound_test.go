@@ -62,6 +62,7 @@ func TestInRing(t *testing.T) {
 	if d := full.dropped.Load(); d != 5 {
 		t.Errorf("a full ring dropped %d packets, want 5", d)
 	}
+	full.close()
 }
 
 // TestDirectReceiveZeroAllocs: taking a packet from the ring, decrypting it, showing it to the

@@ -18,7 +18,7 @@ type inRing struct {
 	tail    atomic.Uint64 // next slot written; advanced by producers under mu
 	head    atomic.Uint64 // next slot read; advanced by the consumer alone
 	waiting atomic.Bool   // the consumer sleeps, or is about to, on bell
-	bell    chan struct{}
+	bell    *bell
 	closed  atomic.Bool
 	dropped atomic.Uint64 // packets refused because the ring was full
 	slots   [inSlots]inSlot
@@ -31,7 +31,7 @@ type inSlot struct {
 	buf   [receiveBufSize]byte
 }
 
-func newInRing() *inRing { return &inRing{bell: make(chan struct{}, 1)} }
+func newInRing() *inRing { return &inRing{bell: newBell()} }
 
 // push copies b into the ring; a full ring drops it, as a full socket buffer would.
 func (r *inRing) push(b []byte, plain bool) {
@@ -48,14 +48,7 @@ func (r *inRing) push(b []byte, plain bool) {
 	r.tail.Store(t + 1)
 	r.mu.Unlock()
 	if r.waiting.Load() && r.waiting.CompareAndSwap(true, false) {
-		r.ring()
-	}
-}
-
-func (r *inRing) ring() {
-	select {
-	case r.bell <- struct{}{}:
-	default:
+		r.bell.ring()
 	}
 }
 
@@ -74,11 +67,11 @@ func (r *inRing) next() *inSlot {
 		// A producer that wrote before seeing waiting rings no bell: look again.
 		if h != r.tail.Load() || r.closed.Load() {
 			if !r.waiting.CompareAndSwap(true, false) {
-				<-r.bell // a producer saw waiting and rang, or is about to
+				r.bell.wait() // a producer saw waiting and rang, or is about to
 			}
 			continue
 		}
-		<-r.bell
+		r.bell.wait()
 	}
 }
 
@@ -89,5 +82,5 @@ func (r *inRing) release() { r.head.Add(1) }
 func (r *inRing) close() {
 	r.closed.Store(true)
 	r.waiting.Store(false)
-	r.ring()
+	r.bell.close()
 }

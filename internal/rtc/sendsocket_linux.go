@@ -129,6 +129,11 @@ func (s *sendSocket) setup(family int, addr netip.AddrPort) error {
 	_ = unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, socketBuffer)
 	ip := addr.Addr().Unmap()
 	if family == unix.AF_INET {
+		// Linux already sets DF on a datagram that fits the route's MTU, but then still draws
+		// a hashed IP ID for it (__ip_select_ident, 2.4% of the server's samples at 100
+		// subscribers). PMTUDISC_PROBE sets DF on every datagram and lets the kernel write ID 0
+		// (RFC 6864 §4.1); media packets are sized for the path already (about 1,200 bytes).
+		_ = unix.SetsockoptInt(s.fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE)
 		return unix.Bind(s.fd, &unix.SockaddrInet4{Port: int(addr.Port()), Addr: ip.As4()})
 	}
 	return unix.Bind(s.fd, &unix.SockaddrInet6{Port: int(addr.Port()), Addr: ip.As16()})
