@@ -203,12 +203,18 @@ func (d *downTrack) write(p *rtp.Packet, layer int32, key bool, now int64) {
 		return
 	}
 	n, err := d.send(&d.hdr, p.Payload)
-	if d.counted(n, err) {
-		d.waitKey, d.rebase = false, false
+	sent := d.counted(n, err)
+	if sent {
 		d.sr.sent(d.hdr.Timestamp, len(p.Payload), now)
-		if d.rtx != nil {
-			d.rtx.hist.put(&d.hdr, p.Payload)
-		}
+	}
+	// A packet the socket refused (a full send buffer) has used its sequence number, so the
+	// subscriber will ask for it: keep it for RTX as well. The stream's first packet has not,
+	// since the next one re-bases again.
+	if d.rtx != nil && (sent || (err != nil && !d.rebase)) {
+		d.rtx.hist.put(&d.hdr, p.Payload)
+	}
+	if sent {
+		d.waitKey, d.rebase = false, false
 	}
 }
 

@@ -117,6 +117,36 @@ func TestFastPath(t *testing.T) {
 	}
 }
 
+// TestFastPathFailedSendRetransmitted: a packet the socket refused has used its sequence
+// number, so it is kept for RTX; the subscriber's NACK for it is answered once sends work.
+func TestFastPathFailedSendRetransmitted(t *testing.T) {
+	f := newFastForwarding(t)
+	rx, err := f.keys.newContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := f.read(t, rx)
+	fp := f.d.fast.Load()
+	good := fp.target.Load()
+	// Port 0: the kernel refuses the send at once (EINVAL), as it would a full buffer (EAGAIN).
+	fp.target.Store(newUDPTarget(good.sock, netip.MustParseAddrPort("127.0.0.1:0")))
+	f.step()
+	if got := f.d.failed.Load(); got != 1 {
+		t.Fatalf("failed %d, want 1", got)
+	}
+	fp.target.Store(good)
+	lost := key.SequenceNumber + 1
+	f.d.rtx.nacks.add(lost)
+	f.step()
+	next, rtx := f.read(t, rx), f.read(t, rx)
+	if next.SequenceNumber != lost+1 {
+		t.Fatalf("packet after the failed one: seq %d, want %d", next.SequenceNumber, lost+1)
+	}
+	if rtx.SSRC != 2000 || binary.BigEndian.Uint16(rtx.Payload) != lost || len(rtx.Payload) != 2+1100 {
+		t.Fatalf("RTX: SSRC %d, OSN %d (want %d), %d bytes", rtx.SSRC, binary.BigEndian.Uint16(rtx.Payload), lost, len(rtx.Payload))
+	}
+}
+
 // TestFastPathKeys: with real pion peers, a UDP subscriber's downtracks take the fast path
 // (the DTLS keys are reachable inside pion, and the pair's socket is found), and what they
 // send plays: the client decrypts it with the keys pion derived on its side. If a pion upgrade
