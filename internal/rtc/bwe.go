@@ -14,7 +14,7 @@ const (
 	stepUp         = 115 // percent the estimate grows after lossRaiseAfter of little loss
 )
 
-// bwe is one downtrack's bandwidth estimate; owned by its RTCP goroutine.
+// bwe is one downtrack's bandwidth estimate; guarded by its rtcpState (rtcpin.go).
 type bwe struct {
 	estimate  uint64    // bits per second; 0: no estimate, no limit
 	cap       uint64    // the last REMB; 0: none

@@ -15,7 +15,7 @@ const keyAskInterval = int64(1e9)
 // downTrack is one subscriber's copy of an m-line. It implements webrtc.TrackLocal, so each
 // subscriber gets its own SSRC, payload type and sequence/timestamp space. With simulcast it
 // is in every layer's subscriber list and forwards one layer, cur, switching to target at a
-// keyframe of target; the layer choice is the RTCP goroutine's (bwe.go).
+// keyframe of target; the layer choice is made from the subscriber's RTCP (rtcpin.go, bwe.go).
 //
 // Several layer goroutines call writeRTP concurrently. Whoever wins the busy flag owns the
 // fields below "Owned by" for that packet; the CompareAndSwap and the Store that releases it
@@ -32,7 +32,7 @@ type downTrack struct {
 
 	active atomic.Bool  // the subscriber's PeerConnection is connected: forward
 	cur    atomic.Int32 // the layer forwarded; written only by busy's owner
-	target atomic.Int32 // the layer wanted; written by the RTCP goroutine
+	target atomic.Int32 // the layer wanted; written by whoever reads the RTCP
 	busy   atomic.Bool  // a layer goroutine is writing; see above
 	// queue, once set (the subscriber is on ICE-TCP), takes the packets instead of writer; the
 	// subscriber's writer goroutine writes them (sendqueue.go).
@@ -43,6 +43,7 @@ type downTrack struct {
 	rtx    *rtxStream // set by Bind for video with RTX; its history is busy's holder's
 	sr     srClock
 	resync atomic.Bool // the queue's writer lost a packet: video restarts at a keyframe
+	rtcp   rtcpState   // the subscriber's RTCP for this downtrack (rtcpin.go)
 
 	// Owned by the queue's writer goroutine: the header of queued packets.
 	qhdr rtp.Header
@@ -127,7 +128,7 @@ func (d *downTrack) activate() {
 }
 
 // setTarget chooses the layer to forward from the next keyframe on; it asks that layer for
-// one. Called by the RTCP goroutine; reports whether the target changed.
+// one. Called by the reader of the subscriber's RTCP; reports whether the target changed.
 func (d *downTrack) setTarget(layer int32) bool {
 	if d.target.Swap(layer) == layer {
 		return false

@@ -18,8 +18,9 @@ import (
 // The fast path: a UDP subscriber's RTP is encrypted by the downtrack itself and written
 // straight to the media socket, not through pion's RTPSender, interceptors, SRTP session, mux
 // and ICE conn. In the fan-out benchmark that chain was a quarter of the server's CPU at 100
-// subscribers (docs/BENCHMARKS.md). pion keeps everything else: ICE (checks and consent on the
-// same socket), DTLS, SRTCP and the subscriber's RTCP. The downtrack answers NACKs itself
+// subscribers (docs/BENCHMARKS.md). pion keeps ICE (checks and consent on the same socket),
+// DTLS and the SRTCP the server sends; the subscriber's RTCP is read at the socket once the
+// fast path is on (rtcpin.go). The downtrack answers NACKs itself
 // (rtx.go) and the subscriber sends its own sender reports (senderreport.go), because pion's
 // interceptors no longer see the packets. ICE-TCP subscribers keep pion's path (sendqueue.go).
 
@@ -74,12 +75,6 @@ type srtpKeys struct {
 // newContext is an SRTP context of its own for one downtrack.
 func (k srtpKeys) newContext() (*srtp.Context, error) {
 	return srtp.CreateContext(k.key, k.salt, k.profile)
-}
-
-// outboundKeys are the keys of what the server sends on pc.
-func outboundKeys(pc *webrtc.PeerConnection) (srtpKeys, error) {
-	k, err := sessionKeys(pc)
-	return srtpKeys{profile: k.profile, key: k.localKey, salt: k.localSalt}, err
 }
 
 // dtlsKeys are both directions' SRTP master keys and salts of one DTLS handshake.

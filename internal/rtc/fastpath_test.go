@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
@@ -249,4 +250,45 @@ func testMediaSocket(t testing.TB) *mediaSocket {
 		m.closeSend()
 	})
 	return m
+}
+
+// TestSubscriberRTCPDirect: once a UDP subscriber is on the fast path, its RTCP is taken at the
+// media socket (rtcpin.go), and a PLI it sends still reaches the publisher as a keyframe request.
+func TestSubscriberRTCPDirect(t *testing.T) {
+	h := newHarness(t)
+	pub := startPublisher(t, h, "alice", h264Frames(t, 1, 30))
+	sub := startSubscriber(t, h, "bob", "alice")
+	waitConnected(t, sub.pc)
+	x, err := h.sfu.session(sessionID(sub.location))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtcpIn := func() *rtcpIn {
+		x.sub.mu.Lock()
+		defer x.sub.mu.Unlock()
+		return x.sub.rtcp
+	}
+	eventually(t, 5*time.Second, "the subscriber's RTCP taken at the socket", func() bool { return rtcpIn() != nil })
+	var ssrc uint32
+	eventually(t, 10*time.Second, "the subscriber's video track", func() bool {
+		for _, r := range sub.pc.GetReceivers() {
+			if tr := r.Track(); tr != nil && tr.Kind() == webrtc.RTPCodecTypeVideo && tr.SSRC() != 0 {
+				ssrc = uint32(tr.SSRC())
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(pliInterval + 100*time.Millisecond) // past the PLI the subscriber's join caused
+	before := pub.plis.Load()
+	eventually(t, 5*time.Second, "the subscriber's PLI at the publisher", func() bool {
+		if err := sub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+			t.Fatal(err)
+		}
+		return pub.plis.Load() > before
+	})
+	in := rtcpIn()
+	if in.direct.Load() == 0 || in.bad.Load() != 0 {
+		t.Fatalf("RTCP at the socket: %d handled, %d bad", in.direct.Load(), in.bad.Load())
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -24,8 +25,9 @@ import (
 // inRoutes are the streams taken directly, by the publisher's address: what the media
 // sockets' readers consult for every datagram. Copy-on-write, so readers take no lock.
 type inRoutes struct {
-	mu sync.Mutex // serializes writers
-	m  atomic.Pointer[map[netip.AddrPort]*inRoute]
+	mu   sync.Mutex // serializes writers
+	m    atomic.Pointer[map[netip.AddrPort]*inRoute]
+	rtcp atomic.Pointer[map[netip.AddrPort]*rtcpIn] // subscribers' RTCP (rtcpin.go)
 }
 
 // inRoute is one publisher's address's streams; copy-on-write like inRoutes.
@@ -38,9 +40,22 @@ type inStream struct {
 	ring *inRing
 }
 
-// deliver hands an RTP datagram from a routed address to its stream's ring and reports
-// whether it did; anything else is pion's.
+// deliver hands an RTP datagram from a routed address to its stream's ring, or an SRTCP
+// datagram from a routed subscriber to its handler, and reports whether it did; anything else
+// is pion's.
 func (r *inRoutes) deliver(b []byte, from netip.AddrPort) bool {
+	if isRTCP(b) {
+		m := r.rtcp.Load()
+		if m == nil || len(*m) == 0 {
+			return false
+		}
+		in := (*m)[from]
+		if in == nil {
+			return false
+		}
+		in.handle(b)
+		return true
+	}
 	m := r.m.Load()
 	if m == nil || len(*m) == 0 || !isRTP(b) {
 		return false
@@ -67,6 +82,41 @@ func isRTP(b []byte) bool {
 	}
 	pt := b[1] & 0x7f
 	return pt < 64 || pt > 95
+}
+
+// isRTCP tells RTCP from RTP by its packet type (RFC 5761 §4: 192–223, which RTP's marker
+// bit and payload type 64–95 would read as); 8 bytes is RTCP's smallest header.
+func isRTCP(b []byte) bool {
+	if len(b) < 8 || b[0] < 128 || b[0] > 191 {
+		return false
+	}
+	pt := b[1] & 0x7f
+	return pt >= 64 && pt <= 95
+}
+
+// routeRTCP takes addr's SRTCP to in.
+func (r *inRoutes) routeRTCP(addr netip.AddrPort, in *rtcpIn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := map[netip.AddrPort]*rtcpIn{}
+	if old := r.rtcp.Load(); old != nil {
+		maps.Copy(next, *old)
+	}
+	next[addr] = in
+	r.rtcp.Store(&next)
+}
+
+// unrouteRTCP gives addr's SRTCP back to pion if it still goes to in.
+func (r *inRoutes) unrouteRTCP(addr netip.AddrPort, in *rtcpIn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.rtcp.Load()
+	if old == nil || (*old)[addr] != in {
+		return
+	}
+	next := maps.Clone(*old)
+	delete(next, addr)
+	r.rtcp.Store(&next)
 }
 
 // route gives addr a new, empty route, in place of any it had: a client that publishes

@@ -51,7 +51,7 @@ func (h *history) get(seq uint16) *sentPacket {
 }
 
 // nackSet is the sequence numbers a subscriber asked for and not yet resent. Each slot holds
-// a wanted sequence number plus wantFlag; the RTCP goroutine sets, busy's holder clears.
+// a wanted sequence number plus wantFlag; the RTCP reader sets, busy's holder clears.
 type nackSet struct {
 	pending atomic.Bool
 	want    [historySize]atomic.Uint32

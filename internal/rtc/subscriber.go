@@ -3,13 +3,12 @@ package rtc
 import (
 	"context"
 	"fmt"
-	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/footlight/footlight/internal/stage"
-	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -27,7 +26,9 @@ type subscriber struct {
 	ice     *webrtc.ICETransport
 	queue   *sendQueue // set once ICE selects a TCP pair; closed by stop
 	fast    bool       // the downtracks write over the fast path (fastpath.go)
-	started bool       // start ran: the sender reports are going
+	rtcp    *rtcpIn    // the subscriber's RTCP, taken at the socket with the fast path
+	rtcpAt  netip.AddrPort
+	started bool // start ran: the sender reports are going
 	stopped bool
 	done    chan struct{} // closed by stop: ends the sender reports
 }
@@ -78,6 +79,7 @@ func (sub *subscriber) addTracks(pc *webrtc.PeerConnection, pub *publisher) erro
 	var downs []*downTrack
 	for _, u := range pub.upTracks() {
 		d := newDownTrack(u)
+		d.rtcp.log = sub.sess.log
 		_, err := pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 		if err != nil {
 			return fmt.Errorf("add %s track: %w", u.kind, err)
@@ -111,10 +113,9 @@ func preferCodecs(pc *webrtc.PeerConnection, offer *sdp.SessionDescription) erro
 	return nil
 }
 
-// readRTCP starts one goroutine per negotiated sender: it reads the subscriber's RTCP, passes
-// NACKs to the downtrack (rtx.go), turns PLI and FIR into a
-// keyframe request to the publisher and, for simulcast video, picks the layer from the
-// subscriber's bandwidth (bwe.go). Each ends when the PeerConnection closes.
+// readRTCP starts one goroutine per negotiated sender to read the subscriber's RTCP that pion
+// delivers (rtcpState.apply says what is done with it). Each ends when the PeerConnection
+// closes.
 func (sub *subscriber) readRTCP(pc *webrtc.PeerConnection) {
 	for _, tr := range pc.GetTransceivers() {
 		d := downTrackOf(tr)
@@ -122,8 +123,7 @@ func (sub *subscriber) readRTCP(pc *webrtc.PeerConnection) {
 			continue
 		}
 		sender := tr.Sender()
-		log := sub.sess.log.With("track_id", d.ID())
-		sub.sess.sfu.spawn(func() { readSenderRTCP(sender, d, log) })
+		sub.sess.sfu.spawn(func() { readSenderRTCP(sender, d) })
 	}
 }
 
@@ -138,46 +138,15 @@ func downTrackOf(tr *webrtc.RTPTransceiver) *downTrack {
 	return d
 }
 
-// readSenderRTCP is one sender's RTCP loop; the bandwidth estimate e is its own.
-func readSenderRTCP(sender *webrtc.RTPSender, d *downTrack, log *slog.Logger) {
-	var e bwe
+// readSenderRTCP is one sender's RTCP loop: what pion delivers before the fast path takes the
+// subscriber's RTCP from the socket (rtcpin.go), and all of it over ICE-TCP.
+func readSenderRTCP(sender *webrtc.RTPSender, d *downTrack) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
 			return
 		}
-		now := time.Now()
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.keyframeRequested()
-			case *rtcp.TransportLayerNack:
-				if d.rtx != nil && p.MediaSSRC == d.ssrc {
-					for i := range p.Nacks {
-						p.Nacks[i].Range(func(seq uint16) bool {
-							d.rtx.nacks.add(seq)
-							return true
-						})
-					}
-				}
-			case *rtcp.ReceiverEstimatedMaximumBitrate:
-				e.remb(uint64(p.Bitrate))
-			case *rtcp.ReceiverReport:
-				for _, r := range p.Reports {
-					if r.SSRC == d.ssrc {
-						e.loss(r.FractionLost, now, d.layers[d.cur.Load()].bitrate.Load())
-					}
-				}
-			}
-		}
-		if len(d.layers) < 2 {
-			continue
-		}
-		target := chooseLayer(d.layers, e.estimate)
-		if d.setTarget(target) {
-			log.Debug("simulcast target layer", "rid", d.layers[target].rid,
-				"estimate_bps", e.estimate, "layer_bps", d.layers[target].bitrate.Load())
-		}
+		d.rtcp.apply(d, pkts, time.Now())
 	}
 }
 
@@ -214,6 +183,26 @@ func (sub *subscriber) retarget(p *webrtc.ICECandidatePair) {
 			f.target.Store(t)
 		}
 	}
+	if sub.rtcp != nil {
+		in := sub.sess.sfu.eng.in
+		in.unrouteRTCP(sub.rtcpAt, sub.rtcp)
+		if at, ok := remoteAddr(p); ok {
+			sub.rtcpAt = at
+			in.routeRTCP(at, sub.rtcp)
+		}
+	}
+}
+
+// remoteAddr is a UDP pair's remote address as the media socket's reader sees it.
+func remoteAddr(p *webrtc.ICECandidatePair) (netip.AddrPort, bool) {
+	if p == nil || p.Remote == nil {
+		return netip.AddrPort{}, false
+	}
+	ip, err := netip.ParseAddr(p.Remote.Address)
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ip.Unmap(), p.Remote.Port), true
 }
 
 func isTCPPair(p *webrtc.ICECandidatePair) bool {
@@ -236,6 +225,7 @@ func (sub *subscriber) useQueue() {
 	for _, d := range sub.downs {
 		d.queue.Store(sub.queue)
 	}
+	sub.unrouteRTCP()
 	sub.sess.sfu.spawn(sub.queue.run) // ends when stop closes the queue
 	sub.sess.log.Info("subscriber on ICE-TCP: writing through a send queue")
 }
@@ -243,29 +233,54 @@ func (sub *subscriber) useQueue() {
 // fastPaths makes each downtrack's SRTP sender on ICE's selected UDP pair (fastpath.go).
 // It calls into pion, so it runs without mu: pion calls watchICE's handler, which takes mu,
 // from inside ICE.
-func (sub *subscriber) fastPaths(pc *webrtc.PeerConnection, ice *webrtc.ICETransport, n int) ([]*fastPath, error) {
+// With them comes the subscriber's RTCP reader at the socket (rtcpin.go) and its address, or
+// nil if the pair's remote address is unreadable: then pion reads the RTCP.
+func (sub *subscriber) fastPaths(pc *webrtc.PeerConnection, ice *webrtc.ICETransport, downs []*downTrack) ([]*fastPath, *rtcpIn, netip.AddrPort, error) {
+	var at netip.AddrPort
 	pair, err := ice.GetSelectedCandidatePair()
 	if err != nil {
-		return nil, err
+		return nil, nil, at, err
 	}
 	t, err := sub.sess.sfu.eng.targetOf(pair)
 	if err != nil {
-		return nil, err
+		return nil, nil, at, err
 	}
-	keys, err := outboundKeys(pc)
+	k, err := sessionKeys(pc)
 	if err != nil {
-		return nil, err
+		return nil, nil, at, err
 	}
-	paths := make([]*fastPath, n)
+	keys := srtpKeys{profile: k.profile, key: k.localKey, salt: k.localSalt}
+	paths := make([]*fastPath, len(downs))
 	for i := range paths {
 		c, err := keys.newContext()
 		if err != nil {
-			return nil, err
+			return nil, nil, at, err
 		}
 		paths[i] = &fastPath{srtp: c}
 		paths[i].target.Store(t)
 	}
-	return paths, nil
+	at, ok := remoteAddr(pair)
+	if !ok {
+		return paths, nil, at, nil
+	}
+	in, err := newRTCPIn(srtpKeys{profile: k.profile, key: k.remoteKey, salt: k.remoteSalt}, downs)
+	if err != nil {
+		return nil, nil, at, err
+	}
+	return paths, in, at, nil
+}
+
+func (sub *subscriber) rtcpIn() *rtcpIn {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return sub.rtcp
+}
+
+// unrouteRTCP gives the subscriber's RTCP back to pion; called with mu held.
+func (sub *subscriber) unrouteRTCP() {
+	if sub.rtcp != nil {
+		sub.sess.sfu.eng.in.unrouteRTCP(sub.rtcpAt, sub.rtcp)
+	}
 }
 
 // start runs when the subscriber's PeerConnection connects. The selected pair is checked
@@ -273,7 +288,7 @@ func (sub *subscriber) fastPaths(pc *webrtc.PeerConnection, ice *webrtc.ICETrans
 // downtracks then take the fast path; if it cannot be set up they write through pion.
 func (sub *subscriber) start() {
 	sub.mu.Lock()
-	ice, pc, n := sub.ice, sub.pc, len(sub.downs)
+	ice, pc, downs := sub.ice, sub.pc, sub.downs
 	sub.mu.Unlock()
 	if ice == nil || pc == nil {
 		return
@@ -283,10 +298,14 @@ func (sub *subscriber) start() {
 		sub.useQueue()
 		tcp = true
 	}
-	var paths []*fastPath
+	var (
+		paths  []*fastPath
+		rtcpIn *rtcpIn
+		rtcpAt netip.AddrPort
+	)
 	if !tcp {
 		var err error
-		if paths, err = sub.fastPaths(pc, ice, n); err != nil {
+		if paths, rtcpIn, rtcpAt, err = sub.fastPaths(pc, ice, downs); err != nil {
 			sub.sess.log.Warn("fast path unavailable: sending through pion", "err", err)
 		}
 	}
@@ -300,6 +319,10 @@ func (sub *subscriber) start() {
 			d.fast.Store(paths[i])
 		}
 		sub.fast = true
+		if rtcpIn != nil {
+			sub.rtcp, sub.rtcpAt = rtcpIn, rtcpAt
+			sub.sess.sfu.eng.in.routeRTCP(rtcpAt, rtcpIn)
+		}
 	}
 	if !sub.started {
 		sub.started = true
@@ -329,6 +352,7 @@ func (sub *subscriber) stop(ctx context.Context, m Member) {
 		close(sub.done)
 	}
 	sub.stopped = true
+	sub.unrouteRTCP()
 	sub.mu.Unlock()
 	if pub != nil {
 		pub.removeSubscriber(sub)
@@ -345,6 +369,9 @@ func (sub *subscriber) stop(ctx context.Context, m Member) {
 			"contended", d.contended.Load(), "layer_switches", d.switches.Load(),
 			"queue_overflows", d.overflowed.Load(), "retransmitted", d.retransmitted.Load(),
 			"fast_path", d.fast.Load() != nil)
+	}
+	if in := sub.rtcpIn(); in != nil {
+		sub.sess.log.Info("subscriber RTCP read at the socket", "packets", in.direct.Load(), "bad", in.bad.Load())
 	}
 	if m != nil && sub.subscribed.Load() {
 		m.StopSubscribe(ctx, sub.target)
