@@ -66,6 +66,16 @@ func newFastForwarding(t *testing.T) *fastForwarding {
 	return f
 }
 
+// subscriberContext decrypts what the subscriber gets, as its SRTP session would.
+func (f *fastForwarding) subscriberContext(t *testing.T) *srtp.Context {
+	t.Helper()
+	rx, err := f.keys.newContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rx
+}
+
 // read decrypts the next packet the subscriber's socket got.
 func (f *fastForwarding) read(t *testing.T, rx *srtp.Context) *rtp.Packet {
 	t.Helper()
@@ -91,10 +101,7 @@ func (f *fastForwarding) read(t *testing.T, rx *srtp.Context) *rtp.Packet {
 // next write.
 func TestFastPath(t *testing.T) {
 	f := newFastForwarding(t)
-	rx, err := f.keys.newContext()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rx := f.subscriberContext(t)
 	key := f.read(t, rx)
 	f.step()
 	p := f.read(t, rx)
@@ -122,10 +129,7 @@ func TestFastPath(t *testing.T) {
 // number, so it is kept for RTX; the subscriber's NACK for it is answered once sends work.
 func TestFastPathFailedSendRetransmitted(t *testing.T) {
 	f := newFastForwarding(t)
-	rx, err := f.keys.newContext()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rx := f.subscriberContext(t)
 	key := f.read(t, rx)
 	fp := f.d.fast.Load()
 	good := fp.target.Load()

@@ -22,12 +22,49 @@ import (
 // keeps everything else that arrives on the socket: STUN, DTLS and SRTCP, and RTP of any
 // stream no track has claimed.
 
-// inRoutes are the streams taken directly, by the publisher's address: what the media
-// sockets' readers consult for every datagram. Copy-on-write, so readers take no lock.
+// inRoutes are the streams taken directly, by the publisher's address, and the subscribers'
+// RTCP (rtcpin.go), by the subscriber's address: what the media sockets' readers consult for
+// every datagram. Copy-on-write, so readers take no lock.
 type inRoutes struct {
 	mu   sync.Mutex // serializes writers
-	m    atomic.Pointer[map[netip.AddrPort]*inRoute]
-	rtcp atomic.Pointer[map[netip.AddrPort]*rtcpIn] // subscribers' RTCP (rtcpin.go)
+	rtp  addrMap[*inRoute]
+	rtcp addrMap[*rtcpIn]
+}
+
+// addrMap is a copy-on-write map by remote address; writers hold inRoutes.mu.
+type addrMap[V comparable] struct {
+	m atomic.Pointer[map[netip.AddrPort]V]
+}
+
+// get is what a reader calls, per datagram; the zero V when addr is not routed.
+func (a *addrMap[V]) get(addr netip.AddrPort) V {
+	var zero V
+	m := a.m.Load()
+	if m == nil || len(*m) == 0 {
+		return zero
+	}
+	return (*m)[addr]
+}
+
+// set routes addr to v, in place of anything it had.
+func (a *addrMap[V]) set(addr netip.AddrPort, v V) {
+	next := map[netip.AddrPort]V{}
+	if old := a.m.Load(); old != nil {
+		maps.Copy(next, *old)
+	}
+	next[addr] = v
+	a.m.Store(&next)
+}
+
+// unset drops addr's route if it is still v.
+func (a *addrMap[V]) unset(addr netip.AddrPort, v V) {
+	old := a.m.Load()
+	if old == nil || (*old)[addr] != v {
+		return
+	}
+	next := maps.Clone(*old)
+	delete(next, addr)
+	a.m.Store(&next)
 }
 
 // inRoute is one publisher's address's streams; copy-on-write like inRoutes.
@@ -45,22 +82,17 @@ type inStream struct {
 // is pion's.
 func (r *inRoutes) deliver(b []byte, from netip.AddrPort) bool {
 	if isRTCP(b) {
-		m := r.rtcp.Load()
-		if m == nil || len(*m) == 0 {
-			return false
-		}
-		in := (*m)[from]
+		in := r.rtcp.get(from)
 		if in == nil {
 			return false
 		}
 		in.handle(b)
 		return true
 	}
-	m := r.m.Load()
-	if m == nil || len(*m) == 0 || !isRTP(b) {
+	if !isRTP(b) {
 		return false
 	}
-	route := (*m)[from]
+	route := r.rtp.get(from)
 	if route == nil {
 		return false
 	}
@@ -98,25 +130,14 @@ func isRTCP(b []byte) bool {
 func (r *inRoutes) routeRTCP(addr netip.AddrPort, in *rtcpIn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	next := map[netip.AddrPort]*rtcpIn{}
-	if old := r.rtcp.Load(); old != nil {
-		maps.Copy(next, *old)
-	}
-	next[addr] = in
-	r.rtcp.Store(&next)
+	r.rtcp.set(addr, in)
 }
 
 // unrouteRTCP gives addr's SRTCP back to pion if it still goes to in.
 func (r *inRoutes) unrouteRTCP(addr netip.AddrPort, in *rtcpIn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := r.rtcp.Load()
-	if old == nil || (*old)[addr] != in {
-		return
-	}
-	next := maps.Clone(*old)
-	delete(next, addr)
-	r.rtcp.Store(&next)
+	r.rtcp.unset(addr, in)
 }
 
 // route gives addr a new, empty route, in place of any it had: a client that publishes
@@ -124,17 +145,9 @@ func (r *inRoutes) unrouteRTCP(addr netip.AddrPort, in *rtcpIn) {
 func (r *inRoutes) route(addr netip.AddrPort) *inRoute {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := r.m.Load()
-	next := map[netip.AddrPort]*inRoute{}
-	if old != nil {
-		for k, v := range *old {
-			next[k] = v
-		}
-	}
 	route := &inRoute{}
 	route.streams.Store(&[]inStream{})
-	next[addr] = route
-	r.m.Store(&next)
+	r.rtp.set(addr, route)
 	return route
 }
 
@@ -150,17 +163,7 @@ func (r *inRoutes) add(route *inRoute, ssrc uint32, ring *inRing) {
 func (r *inRoutes) remove(addr netip.AddrPort, route *inRoute) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := r.m.Load()
-	if old == nil || (*old)[addr] != route {
-		return
-	}
-	next := map[netip.AddrPort]*inRoute{}
-	for k, v := range *old {
-		if k != addr {
-			next[k] = v
-		}
-	}
-	r.m.Store(&next)
+	r.rtp.unset(addr, route)
 }
 
 // muxConn is the media socket as pion's UDP mux reads it: datagrams of routed streams are
@@ -262,22 +265,19 @@ func (in *inbound) setup() error {
 	if err != nil {
 		return err
 	}
-	if pair == nil || pair.Remote == nil {
-		return errors.New("no selected candidate pair")
-	}
 	if isTCPPair(pair) {
 		return errors.New("ICE-TCP")
 	}
-	ip, err := netip.ParseAddr(pair.Remote.Address)
-	if err != nil {
-		return fmt.Errorf("remote candidate %q: %w", pair.Remote.Address, err)
+	addr, ok := remoteAddr(pair)
+	if !ok {
+		return errors.New("no selected candidate pair with a readable remote address")
 	}
 	keys, err := sessionKeys(in.pc)
 	if err != nil {
 		return err
 	}
 	in.keys = srtpKeys{profile: keys.profile, key: keys.remoteKey, salt: keys.remoteSalt}
-	in.addr = netip.AddrPortFrom(ip.Unmap(), pair.Remote.Port)
+	in.addr = addr
 	in.route = in.eng.in.route(in.addr)
 	return nil
 }
